@@ -1,0 +1,85 @@
+/*
+ * emitter.h - the host side of the plugin emitter: the record_begin ...
+ * set_null functions of struct pga_host.  A plugin streams records through
+ * them; the emitter validates every call and builds json-c records that can
+ * never be invalid JSON, whatever the plugin does.
+ *
+ * One emitter belongs to one plugin instance and is used by one thread at a
+ * time (the plugin's collect thread).  A cycle is one collect call:
+ *
+ *     emitter_begin_cycle(em, deadline);
+ *     plugin->collect(state, em);        // calls the host->record_* etc.
+ *     records = emitter_end_cycle(em, &stats);
+ *
+ * Misuse (see plugin.h and the rules below) returns PGA_EINVAL and poisons
+ * the open record: later calls return the same status and do nothing until
+ * record_end, which drops the record, counts it in records_invalid and
+ * returns PGA_EINVAL.  record_begin while a record is open drops the open
+ * record (counted) and poisons the new one, so each lost record is counted
+ * once.  A call while no record is open is counted on its own.
+ *
+ * Limits: record type [a-z0-9_]{1,63}; containers nest at most
+ * EMITTER_MAX_DEPTH levels below the record; a string value (or key) is at
+ * most EMITTER_MAX_STRING bytes; a record's estimated serialized size is at
+ * most EMITTER_MAX_RECORD bytes.
+ */
+#ifndef PGA_CORE_EMITTER_H
+#define PGA_CORE_EMITTER_H
+
+#include <stdint.h>
+
+#include <json.h>
+#include <pganalytics/plugin.h>
+
+#define EMITTER_MAX_TYPE_LEN 63
+#define EMITTER_MAX_DEPTH 32
+#define EMITTER_MAX_STRING (1024u * 1024u)
+#define EMITTER_MAX_RECORD (16u * 1024u * 1024u)
+
+struct emitter_cycle_stats {
+	uint64_t records_emitted;   /* complete, valid records this cycle */
+	uint64_t records_invalid;   /* dropped for misuse (incl. an open record at cycle end) */
+	char first_error[256];      /* "" or e.g. `record "pg_stats": duplicate key "x" in object "wal"` */
+};
+
+/*
+ * emitter_create - a new emitter for the plugin called `plugin_name`
+ * (copied; it becomes the "plugin" member of every record).  Returns NULL
+ * when out of memory or when plugin_name is NULL.  Free with
+ * emitter_destroy().
+ */
+struct pga_emitter *emitter_create(const char *plugin_name);
+
+/*
+ * emitter_destroy - free `em` and every record it still holds (those of a
+ * cycle that was never ended).  NULL is allowed.
+ */
+void emitter_destroy(struct pga_emitter *em);
+
+/*
+ * emitter_begin_cycle - start a collect cycle: forget the records and
+ * statistics of a cycle that was not ended, and remember the deadline.
+ * deadline_ns is a clock_monotonic_ns() value; once it has passed,
+ * record_begin and record_end return PGA_EDEADLINE (and from then on every
+ * emitter call does, without effect).  0 means no deadline.
+ */
+void emitter_begin_cycle(struct pga_emitter *em, uint64_t deadline_ns);
+
+/*
+ * emitter_end_cycle - finish the cycle.  A record still open is dropped and
+ * counted as invalid.  Fills *stats (which may be NULL) with the cycle's
+ * counts and first error.  Returns a JSON array of the complete records in
+ * emission order, owned by the caller (possibly empty; NULL only when out of
+ * memory).  Records ended before a deadline overrun are returned too: the
+ * caller decides whether an overrun cycle counts.
+ */
+json_object *emitter_end_cycle(struct pga_emitter *em, struct emitter_cycle_stats *stats);
+
+/*
+ * emitter_install - point the 13 emitter members of `host` (record_begin
+ * through set_null) at this implementation.  Leaves every other member as
+ * it is.
+ */
+void emitter_install(struct pga_host *host);
+
+#endif

@@ -1,0 +1,308 @@
+#include "output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "compress.h"
+
+#define FILE_SCHEME "file://"
+#define ACCEPTED_FORMS                                                     \
+	"use \"-\" (standard output), \"file:///absolute/path\" (JSON lines) " \
+	"or \"file:///absolute/path.gz\" (gzip-compressed JSON lines)"
+#define GZIP_LEVEL 6
+
+enum output_kind {
+	OUTPUT_STDOUT,
+	OUTPUT_JSON_LINES,
+	OUTPUT_GZIP_LINES
+};
+
+struct output {
+	enum output_kind kind;
+	int fd;              /* -1 for standard output */
+	bool regular_file;   /* only a regular file can be fsync'ed and cut back */
+	char *path;          /* NULL for standard output */
+};
+
+__attribute__((format(printf, 3, 4)))
+static void set_error(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || err_len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+}
+
+static bool has_prefix_nocase(const char *text, const char *prefix)
+{
+	return strncasecmp(text, prefix, strlen(prefix)) == 0;
+}
+
+static bool has_suffix(const char *text, const char *suffix)
+{
+	size_t len = strlen(text), suffix_len = strlen(suffix);
+
+	return len >= suffix_len && strcmp(text + len - suffix_len, suffix) == 0;
+}
+
+/* Explain why `destination` is none of the accepted forms. */
+static void explain_unsupported(const char *destination, char *err, size_t err_len)
+{
+	if (destination == NULL || destination[0] == '\0')
+		set_error(err, err_len, "output destination is empty; " ACCEPTED_FORMS);
+	else if (has_prefix_nocase(destination, "https://") ||
+		 has_prefix_nocase(destination, "http://"))
+		set_error(err, err_len,
+			  "HTTPS delivery to \"%s\" is not available in this build; "
+			  "use \"-\" or file:///path",
+			  destination);
+	else if (has_prefix_nocase(destination, FILE_SCHEME))
+		set_error(err, err_len,
+			  "output destination \"%s\": a file URL needs an empty host and an "
+			  "absolute path, as in file:///var/tmp/payloads.json; " ACCEPTED_FORMS,
+			  destination);
+	else if (destination[0] == '/')
+		set_error(err, err_len,
+			  "output destination \"%s\" is a bare path; write it as "
+			  "\"file://%s\"; " ACCEPTED_FORMS,
+			  destination, destination);
+	else
+		set_error(err, err_len, "output destination \"%s\" is not supported; " ACCEPTED_FORMS,
+			  destination);
+}
+
+static struct output *new_output(enum output_kind kind)
+{
+	struct output *out = calloc(1, sizeof(*out));
+
+	if (out == NULL)
+		return NULL;
+	out->kind = kind;
+	out->fd = -1;
+	return out;
+}
+
+static struct output *open_file(const char *path, char *err, size_t err_len)
+{
+	enum output_kind kind = has_suffix(path, ".gz") ? OUTPUT_GZIP_LINES : OUTPUT_JSON_LINES;
+	struct output *out = new_output(kind);
+	struct stat st;
+
+	if (out == NULL || (out->path = strdup(path)) == NULL) {
+		set_error(err, err_len, "cannot open output file \"%s\": out of memory", path);
+		output_close(out);
+		return NULL;
+	}
+	out->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (out->fd < 0 || fstat(out->fd, &st) != 0) {
+		set_error(err, err_len, "cannot open output file \"%s\": %s", path,
+			  strerror(errno));
+		output_close(out);
+		return NULL;
+	}
+	out->regular_file = S_ISREG(st.st_mode);
+	return out;
+}
+
+struct output *output_open(const char *destination, char *err, size_t err_len)
+{
+	struct output *out;
+
+	if (destination != NULL && strcmp(destination, "-") == 0) {
+		out = new_output(OUTPUT_STDOUT);
+		if (out == NULL)
+			set_error(err, err_len, "cannot open standard output: out of memory");
+		return out;
+	}
+	if (destination != NULL && has_prefix_nocase(destination, FILE_SCHEME) &&
+	    destination[strlen(FILE_SCHEME)] == '/')
+		return open_file(destination + strlen(FILE_SCHEME), err, err_len);
+	explain_unsupported(destination, err, err_len);
+	return NULL;
+}
+
+/* writev() until everything is written, across EINTR and short writes. */
+static int write_fully(int fd, struct iovec *iov, int iovcnt)
+{
+	while (iovcnt > 0) {
+		ssize_t n = writev(fd, iov, iovcnt);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			iovcnt--;
+		}
+		if (iovcnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/* Undo a failed append, so that a half payload never stays in the file. */
+static void cut_back(const struct output *out, off_t size_before, const char *what,
+		     int saved_errno, char *err, size_t err_len)
+{
+	if (!out->regular_file) {
+		set_error(err, err_len, "cannot %s \"%s\": %s", what, out->path,
+			  strerror(saved_errno));
+		return;
+	}
+	while (ftruncate(out->fd, size_before) != 0) {
+		if (errno == EINTR)
+			continue;
+		set_error(err, err_len,
+			  "cannot %s \"%s\": %s; cutting the file back to %lld bytes also "
+			  "failed: %s",
+			  what, out->path, strerror(saved_errno), (long long)size_before,
+			  strerror(errno));
+		return;
+	}
+	set_error(err, err_len, "cannot %s \"%s\": %s (the partial payload was removed)",
+		  what, out->path, strerror(saved_errno));
+}
+
+/*
+ * Append iov to the file and make it durable, or leave the file as it was.
+ * O_APPEND writes at the end, so the size before is where a failed write
+ * started.
+ */
+static int append_durably(const struct output *out, struct iovec *iov, int iovcnt,
+			  char *err, size_t err_len)
+{
+	struct stat st;
+	off_t size_before = 0;
+
+	if (out->regular_file) {
+		if (fstat(out->fd, &st) != 0) {
+			set_error(err, err_len, "cannot stat \"%s\": %s", out->path,
+				  strerror(errno));
+			return -1;
+		}
+		size_before = st.st_size;
+	}
+	if (write_fully(out->fd, iov, iovcnt) != 0) {
+		cut_back(out, size_before, "write to", errno, err, err_len);
+		return -1;
+	}
+	if (out->regular_file && fsync(out->fd) != 0) {
+		cut_back(out, size_before, "fsync", errno, err, err_len);
+		return -1;
+	}
+	return 0;
+}
+
+static int deliver_json_line(struct output *out, const char *json, size_t len, char *err,
+			     size_t err_len)
+{
+	char newline = '\n';
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)json, .iov_len = len },
+		{ .iov_base = &newline, .iov_len = 1 },
+	};
+
+	return append_durably(out, iov, 2, err, err_len);
+}
+
+/* Each payload is one complete gzip member, so a reader can stop anywhere. */
+static int deliver_gzip_line(struct output *out, const char *json, size_t len, char *err,
+			     size_t err_len)
+{
+	unsigned char *line = malloc(len + 1);
+	unsigned char *member = NULL;
+	size_t member_len = 0;
+	struct iovec iov;
+	int rc;
+
+	if (line == NULL) {
+		set_error(err, err_len, "cannot compress payload for \"%s\": out of memory",
+			  out->path);
+		return -1;
+	}
+	memcpy(line, json, len);
+	line[len] = '\n';
+	rc = gzip_compress(line, len + 1, GZIP_LEVEL, &member, &member_len);
+	free(line);
+	if (rc != 0) {
+		set_error(err, err_len, "cannot compress payload for \"%s\": out of memory",
+			  out->path);
+		return -1;
+	}
+	iov = (struct iovec){ .iov_base = member, .iov_len = member_len };
+	rc = append_durably(out, &iov, 1, err, err_len);
+	free(member);
+	return rc;
+}
+
+static int deliver_stdout(json_object *envelope, char *err, size_t err_len)
+{
+	const char *json = json_object_to_json_string_ext(
+		envelope,
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	if (json == NULL) {
+		set_error(err, err_len, "cannot serialize payload: out of memory");
+		return -1;
+	}
+	if (fputs(json, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+		set_error(err, err_len, "cannot write payload to standard output: %s",
+			  strerror(errno));
+		clearerr(stdout);
+		return -1;
+	}
+	return 0;
+}
+
+int output_deliver(struct output *out, json_object *envelope, char *err, size_t err_len)
+{
+	const char *json;
+	size_t len;
+
+	if (out == NULL || envelope == NULL) {
+		set_error(err, err_len, "output_deliver: no %s", out ? "payload" : "output");
+		return -1;
+	}
+	if (out->kind == OUTPUT_STDOUT)
+		return deliver_stdout(envelope, err, err_len);
+
+	json = json_object_to_json_string_length(
+		envelope, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (json == NULL) {
+		set_error(err, err_len, "cannot serialize payload for \"%s\": out of memory",
+			  out->path);
+		return -1;
+	}
+	if (out->kind == OUTPUT_GZIP_LINES)
+		return deliver_gzip_line(out, json, len, err, err_len);
+	return deliver_json_line(out, json, len, err, err_len);
+}
+
+void output_close(struct output *out)
+{
+	if (out == NULL)
+		return;
+	if (out->kind == OUTPUT_STDOUT)
+		fflush(stdout);
+	if (out->fd >= 0)
+		close(out->fd);
+	free(out->path);
+	free(out);
+}

@@ -1,0 +1,153 @@
+#include "plugin_set.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+char *plugin_path(const struct config *cfg, const struct plugin_section *section)
+{
+	const char *dir = cfg->collector.plugin_dir;
+	char *path = NULL;
+	int rc;
+
+	if (section->path && section->path[0] == '/')
+		return strdup(section->path);
+	if (section->path && section->path[0])
+		rc = asprintf(&path, "%s/%s", dir, section->path);
+	else
+		rc = asprintf(&path, "%s/%s.so", dir, section->name);
+	return rc < 0 ? NULL : path;
+}
+
+enum loader_result registry_load(struct image_registry *reg, const char *label,
+				 const char *path, struct plugin_image **image)
+{
+	struct plugin_image **grown;
+	enum loader_result result;
+
+	for (size_t i = 0; i < reg->n_images; i++) {
+		if (strcmp(reg->images[i]->path, path) == 0) {
+			*image = reg->images[i];
+			return LOADER_OK;
+		}
+	}
+	result = loader_open(label, path, image);
+	if (result != LOADER_OK)
+		return result;
+	grown = realloc(reg->images, (reg->n_images + 1) * sizeof(*grown));
+	if (!grown) {
+		loader_release(*image);
+		*image = NULL;
+		return LOADER_REJECTED;
+	}
+	reg->images = grown;
+	reg->images[reg->n_images++] = *image;
+	return LOADER_OK;
+}
+
+void registry_free(struct image_registry *reg)
+{
+	for (size_t i = 0; i < reg->n_images; i++)
+		loader_release(reg->images[i]);
+	free(reg->images);
+	reg->images = NULL;
+	reg->n_images = 0;
+}
+
+static const struct plugin_choice *choice_named(const struct plugin_set *set, const char *name)
+{
+	for (size_t i = 0; i < set->n_choices; i++) {
+		if (strcmp(set->choices[i].image->desc.name, name) == 0)
+			return &set->choices[i];
+	}
+	return NULL;
+}
+
+/*
+ * Duplicate first: a second file claiming a taken name is the clearer
+ * error.  The same file under two titles is a name mismatch instead.
+ */
+static bool names_acceptable(const struct plugin_set *set, const struct plugin_section *section,
+			     const struct plugin_image *image)
+{
+	const struct plugin_choice *taken = choice_named(set, image->desc.name);
+	char detail[512];
+
+	if (taken && taken->image != image) {
+		snprintf(detail, sizeof(detail), "\"%s\" is already loaded from %s (section \"%s\")",
+			 image->desc.name, taken->image->path, taken->section->name);
+		loader_reject(section->name, image->path, "duplicate name", detail,
+			      "remove one of the two plugins or disable one section");
+		return false;
+	}
+	if (strcmp(image->desc.name, section->name) != 0) {
+		snprintf(detail, sizeof(detail), "the file declares \"%s\" but is configured as \"%s\"",
+			 image->desc.name, section->name);
+		loader_reject(section->name, image->path, "name mismatch", detail,
+			      "name the config section after the plugin, or point `path` at the right file");
+		return false;
+	}
+	return true;
+}
+
+static int add_choice(struct plugin_set *set, struct plugin_section *section,
+		      struct plugin_image *image)
+{
+	struct plugin_choice *grown = realloc(set->choices, (set->n_choices + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -1;
+	set->choices = grown;
+	set->choices[set->n_choices].section = section;
+	set->choices[set->n_choices].image = image;
+	set->n_choices++;
+	return 0;
+}
+
+static int consider_section(struct config *cfg, struct image_registry *reg,
+			    struct plugin_section *section, struct plugin_set *set)
+{
+	struct plugin_image *image = NULL;
+	char *path = plugin_path(cfg, section);
+	enum loader_result result;
+
+	if (!path)
+		return -1;
+	result = registry_load(reg, section->name, path, &image);
+	if (result == LOADER_NOT_INSTALLED) {
+		log_msg(LOG_LVL_WARNING,
+			"%s:%d: plugin \"%s\" is configured but not installed (no %s); ignoring its section",
+			section->file, section->line, section->name, path);
+		set->n_missing++;
+	} else if (result == LOADER_REJECTED || !names_acceptable(set, section, image)) {
+		set->n_rejected++;
+	} else if (config_bind_plugin(cfg, section, image->options, image->n_options) < 0) {
+		set->n_config_errors++;
+	} else if (add_choice(set, section, image) < 0) {
+		free(path);
+		return -1;
+	}
+	free(path);
+	return 0;
+}
+
+int plugin_set_prepare(struct config *cfg, struct image_registry *reg, struct plugin_set *set)
+{
+	memset(set, 0, sizeof(*set));
+	for (size_t i = 0; i < cfg->n_plugins; i++) {
+		if (cfg->plugins[i].enabled &&
+		    consider_section(cfg, reg, &cfg->plugins[i], set) < 0) {
+			plugin_set_clear(set);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void plugin_set_clear(struct plugin_set *set)
+{
+	free(set->choices);
+	memset(set, 0, sizeof(*set));
+}

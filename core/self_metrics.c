@@ -1,0 +1,60 @@
+#include "self_metrics.h"
+
+#include "clock.h"
+
+static void add_u64(json_object *obj, const char *key, uint64_t value)
+{
+	json_object_object_add(obj, key, json_object_new_uint64(value));
+}
+
+static json_object *plugin_entry(const struct plugin_report *report)
+{
+	json_object *entry = json_object_new_object();
+	const struct runner_stats *st = &report->stats;
+
+	if (!entry)
+		return NULL;
+	json_object_object_add(entry, "name", json_object_new_string(report->name));
+	json_object_object_add(entry, "version", json_object_new_string(report->version));
+	json_object_object_add(entry, "state", json_object_new_string(st->state));
+	add_u64(entry, "runs", st->runs);
+	add_u64(entry, "failures", st->failures);
+	add_u64(entry, "consecutive_failures", st->consecutive_failures);
+	add_u64(entry, "overruns", st->overruns);
+	json_object_object_add(entry, "last_duration_ms", json_object_new_double(st->last_duration_ms));
+	add_u64(entry, "records_emitted", st->records_emitted);
+	add_u64(entry, "records_dropped", st->records_dropped);
+	add_u64(entry, "records_invalid", st->records_invalid);
+	return entry;
+}
+
+json_object *self_metrics_record(const struct collector_totals *totals,
+				 const struct plugin_report *reports, size_t n_reports,
+				 const struct timespec *now)
+{
+	json_object *record = json_object_new_object();
+	json_object *plugins = json_object_new_array();
+	char stamp[CLOCK_RFC3339_LEN];
+
+	if (!record || !plugins) {
+		json_object_put(record);
+		json_object_put(plugins);
+		return NULL;
+	}
+	clock_format_rfc3339(now, stamp);
+	json_object_object_add(record, "type", json_object_new_string("collector"));
+	json_object_object_add(record, "plugin", json_object_new_string("collector"));
+	json_object_object_add(record, "timestamp", json_object_new_string(stamp));
+	json_object_object_add(record, "uptime_s", json_object_new_double(totals->uptime_s));
+	add_u64(record, "payloads_delivered", totals->payloads_delivered);
+	add_u64(record, "delivery_failures", totals->delivery_failures);
+	add_u64(record, "records_dropped_queue", totals->records_dropped_queue);
+	add_u64(record, "plugins_rejected", totals->plugins_rejected);
+	add_u64(record, "plugins_missing", totals->plugins_missing);
+	add_u64(record, "reloads", totals->reloads);
+	add_u64(record, "reload_failures", totals->reload_failures);
+	for (size_t i = 0; i < n_reports; i++)
+		json_object_array_add(plugins, plugin_entry(&reports[i]));
+	json_object_object_add(record, "plugins", plugins);
+	return record;
+}

@@ -1,0 +1,150 @@
+#include "state_store.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static char *read_small_file(const char *dir, const char *name, size_t max)
+{
+	char *path, *text;
+	FILE *fp;
+	size_t got;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		return NULL;
+	fp = fopen(path, "r");
+	free(path);
+	if (!fp)
+		return NULL;
+	text = malloc(max + 1);
+	if (!text) {
+		fclose(fp);
+		return NULL;
+	}
+	got = fread(text, 1, max, fp);
+	fclose(fp);
+	text[got] = '\0';
+	return text;
+}
+
+static char *trim(char *text)
+{
+	size_t len;
+
+	while (isspace((unsigned char)*text))
+		text++;
+	len = strlen(text);
+	while (len && isspace((unsigned char)text[len - 1]))
+		text[--len] = '\0';
+	return text;
+}
+
+int state_read_seq(const char *dir, uint64_t *seq)
+{
+	char *text = read_small_file(dir, "seq", 64);
+	char *value, *end;
+	int rc = 0;
+
+	*seq = 0;
+	if (!text)
+		return errno == ENOENT ? 0 : -1;
+	value = trim(text);
+	errno = 0;
+	*seq = strtoull(value, &end, 10);
+	if (errno || end == value || *end) {
+		log_msg(LOG_LVL_ERROR, "%s/seq: does not hold a batch sequence number (\"%.20s\")",
+			dir, value);
+		*seq = 0;
+		rc = -1;
+	}
+	free(text);
+	return rc;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int state_write_file(const char *dir, const char *name, const void *data, size_t len,
+		     unsigned mode)
+{
+	char *tmp = NULL, *final = NULL;
+	int fd = -1, rc = -1, saved;
+
+	if (asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0 ||
+	    asprintf(&final, "%s/%s", dir, name) < 0)
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		goto out;
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0 || close(fd) < 0) {
+		fd = -1;
+		unlink(tmp);
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, final) < 0) {
+		unlink(tmp);
+		goto out;
+	}
+	rc = fsync_dir(dir);
+out:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+	free(final);
+	errno = saved;
+	return rc;
+}
+
+int state_write_seq(const char *dir, uint64_t seq)
+{
+	char text[32];
+	int len = snprintf(text, sizeof(text), "%" PRIu64 "\n", seq);
+
+	return state_write_file(dir, "seq", text, (size_t)len, 0600);
+}
+
+char *state_read_collector_id(const char *dir)
+{
+	char *text = read_small_file(dir, "collector_id", 256);
+	char *id = NULL;
+
+	if (text && *trim(text))
+		id = strdup(trim(text));
+	free(text);
+	return id;
+}
