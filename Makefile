@@ -133,7 +133,7 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    sdk/pganalytics-plugin.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/pganalytics-plugin.pc
-	install -m 0644 sdk/examples/hello/hello.c sdk/examples/hello/Makefile \
+	install -m 0644 sdk/examples/hello/hello.c sdk/examples/hello/Makefile sdk/examples/hello/hello.conf \
 	  $(DESTDIR)$(DATADIR)/doc/pganalytics-collector/examples/hello/
 	test -e $(DESTDIR)$(SYSCONFDIR)/pganalytics/collector.conf || \
 	  install -m 0644 etc/collector.conf $(DESTDIR)$(SYSCONFDIR)/pganalytics/collector.conf

@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#define NS_PER_S 1000000000ULL
+#define NS_PER_MS 1000000ULL
+
 /* Room for "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 chars) plus NUL, with slack. */
 #define CLOCK_RFC3339_LEN 32
 

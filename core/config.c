@@ -91,6 +91,19 @@ static void report_config_error(cfg_t *cfg, const char *fmt, va_list ap)
 
 /* ---- value validators (run by libconfuse while parsing: line is right) - */
 
+/* Seconds, bounded so that nanosecond arithmetic never overflows. */
+static int require_seconds(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long value = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+	if (value < 1 || value > CONFIG_MAX_SECONDS) {
+		cfg_error(cfg, "option '%s' must be from 1 to %d seconds (got %ld)", opt->name,
+			  CONFIG_MAX_SECONDS, value);
+		return -1;
+	}
+	return 0;
+}
+
 static int require_positive(cfg_t *cfg, cfg_opt_t *opt)
 {
 	long value = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
@@ -256,17 +269,17 @@ static bool keep_plugin(const struct section_span *span, const void *arg)
 
 static void add_core_validators(cfg_t *cfg)
 {
-	cfg_set_validate_func(cfg, "collector|push_interval", require_positive);
+	cfg_set_validate_func(cfg, "collector|push_interval", require_seconds);
 	cfg_set_validate_func(cfg, "collector|log_level", require_log_level);
 	cfg_set_validate_func(cfg, "backend|auth", require_auth_mode);
-	cfg_set_validate_func(cfg, "backend|timeout", require_positive);
+	cfg_set_validate_func(cfg, "backend|timeout", require_seconds);
 	cfg_set_validate_func(cfg, "backend|spool_max_mb", require_positive);
 }
 
 static void add_plugin_validators(cfg_t *cfg)
 {
-	cfg_set_validate_func(cfg, "plugin|interval", require_positive);
-	cfg_set_validate_func(cfg, "plugin|timeout", require_positive);
+	cfg_set_validate_func(cfg, "plugin|interval", require_seconds);
+	cfg_set_validate_func(cfg, "plugin|timeout", require_seconds);
 }
 
 /* `plugin NAME { ... }` sections are parsed separately, with their own schema. */
@@ -391,6 +404,9 @@ bool config_valid_plugin_name(const char *name)
 
 	if (len == 0 || len > CONFIG_MAX_NAME_LEN)
 		return false;
+	/* "collector" names the host's own records and log lines. */
+	if (strcmp(name, "collector") == 0)
+		return false;
 	return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == len;
 }
 
@@ -438,7 +454,7 @@ static int merge_plugin_header(struct config *cfg, const struct config_file *fil
 	char *where;
 
 	if (!config_valid_plugin_name(title)) {
-		log_msg(LOG_LVL_ERROR, "%s:%d: invalid plugin section name \"%s\"; names match [a-z0-9_]+",
+		log_msg(LOG_LVL_ERROR, "%s:%d: invalid plugin section name \"%s\"; names match [a-z0-9_]+ and \"collector\" is reserved",
 			file->path, span ? span->line : 0, title);
 		return -1;
 	}

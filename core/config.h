@@ -105,8 +105,10 @@ int config_check_option_table(const struct pga_option *options,
 			      size_t n_options, char *why, size_t why_len);
 
 #define CONFIG_MAX_NAME_LEN 63
+/* Longest interval or timeout accepted: one week. */
+#define CONFIG_MAX_SECONDS (7 * 24 * 3600)
 
-/* config_valid_plugin_name - true for [a-z0-9_]{1,63}. */
+/* config_valid_plugin_name - true for [a-z0-9_]{1,63} other than "collector". */
 bool config_valid_plugin_name(const char *name);
 
 /* config_option_type_name - "string", "int", "double", "bool", "string list". */

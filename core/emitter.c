@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "json_number.h"
 #include "log.h"
 
 /* Bytes of a key kept per open container, only to name it in messages. */
@@ -499,7 +500,7 @@ static int begin_over_open_record(struct pga_emitter *em, const char *next_type)
 	return PGA_EINVAL;
 }
 
-static int emit_record_begin(struct pga_emitter *em, const char *type)
+int emitter_record_begin(struct pga_emitter *em, const char *type)
 {
 	json_object *record;
 
@@ -512,6 +513,9 @@ static int emit_record_begin(struct pga_emitter *em, const char *type)
 	if (!is_valid_type(type))
 		return poisonf(em, PGA_EINVAL, "invalid record type (want [a-z0-9_]{1,%d})",
 			       EMITTER_MAX_TYPE_LEN);
+	/* The collector's own health record must not be forged by a plugin. */
+	if (strcmp(type, "collector") == 0)
+		return poison(em, PGA_EINVAL, "record type \"collector\" is reserved for the host");
 	em->state = RECORD_OPEN;
 	record = json_object_new_object();
 	if (record == NULL)
@@ -522,6 +526,31 @@ static int emit_record_begin(struct pga_emitter *em, const char *type)
 			   3 * VALUE_OVERHEAD;
 	if (add_host_members(em, record) != PGA_OK)
 		return poison(em, PGA_ENOMEM, "out of memory");
+	return PGA_OK;
+}
+
+int emitter_record_timestamp(struct pga_emitter *em, int64_t unix_ns)
+{
+	struct timespec when = { (time_t)(unix_ns / 1000000000LL), (long)(unix_ns % 1000000000LL) };
+	char stamp[CLOCK_RFC3339_LEN];
+	json_object *value;
+
+	if (deadline_overrun(em))
+		return PGA_EDEADLINE;
+	if (em->state == RECORD_NONE)
+		return stray_call(em, "record_timestamp", NULL);
+	if (em->state == RECORD_POISONED)
+		return em->poison_status;
+	if (unix_ns < 0)
+		return misuse(em, "record_timestamp(%lld): before 1970", (long long)unix_ns);
+	clock_format_rfc3339(&when, stamp);
+	value = json_object_new_string(stamp);
+	if (value == NULL ||
+	    json_object_object_add_ex(em->frames[0].container, "timestamp", value,
+				      JSON_C_OBJECT_ADD_CONSTANT_KEY) != 0) {
+		json_object_put(value);
+		return poison(em, PGA_ENOMEM, "out of memory");
+	}
 	return PGA_OK;
 }
 
@@ -544,7 +573,7 @@ static int keep_record(struct pga_emitter *em)
 	return PGA_OK;
 }
 
-static int emit_record_end(struct pga_emitter *em)
+int emitter_record_end(struct pga_emitter *em)
 {
 	char open_container[200];
 	int status;
@@ -630,22 +659,22 @@ static int end_container(struct pga_emitter *em, const char *function, bool is_a
 	return PGA_OK;
 }
 
-static int emit_object_begin(struct pga_emitter *em, const char *key)
+int emitter_object_begin(struct pga_emitter *em, const char *key)
 {
 	return begin_container(em, "object_begin", key, false);
 }
 
-static int emit_object_end(struct pga_emitter *em)
+int emitter_object_end(struct pga_emitter *em)
 {
 	return end_container(em, "object_end", false);
 }
 
-static int emit_array_begin(struct pga_emitter *em, const char *key)
+int emitter_array_begin(struct pga_emitter *em, const char *key)
 {
 	return begin_container(em, "array_begin", key, true);
 }
 
-static int emit_array_end(struct pga_emitter *em)
+int emitter_array_end(struct pga_emitter *em)
 {
 	return end_container(em, "array_end", true);
 }
@@ -656,7 +685,7 @@ static int emit_array_end(struct pga_emitter *em)
  * Each setter admits the key first and builds the json-c value only then,
  * so a poisoned record costs no allocation.
  */
-static int emit_set_int64(struct pga_emitter *em, const char *key, int64_t value)
+int emitter_set_int64(struct pga_emitter *em, const char *key, int64_t value)
 {
 	size_t key_len;
 	int status = admit_value(em, "set_int64", key, &key_len);
@@ -666,7 +695,7 @@ static int emit_set_int64(struct pga_emitter *em, const char *key, int64_t value
 	return attach_value(em, key, key_len, json_object_new_int64(value), false, 0);
 }
 
-static int emit_set_uint64(struct pga_emitter *em, const char *key, uint64_t value)
+int emitter_set_uint64(struct pga_emitter *em, const char *key, uint64_t value)
 {
 	size_t key_len;
 	int status = admit_value(em, "set_uint64", key, &key_len);
@@ -676,7 +705,7 @@ static int emit_set_uint64(struct pga_emitter *em, const char *key, uint64_t val
 	return attach_value(em, key, key_len, json_object_new_uint64(value), false, 0);
 }
 
-static int emit_set_bool(struct pga_emitter *em, const char *key, int value)
+int emitter_set_bool(struct pga_emitter *em, const char *key, int value)
 {
 	size_t key_len;
 	int status = admit_value(em, "set_bool", key, &key_len);
@@ -686,7 +715,7 @@ static int emit_set_bool(struct pga_emitter *em, const char *key, int value)
 	return attach_value(em, key, key_len, json_object_new_boolean(value != 0), false, 0);
 }
 
-static int emit_set_null(struct pga_emitter *em, const char *key)
+int emitter_set_null(struct pga_emitter *em, const char *key)
 {
 	size_t key_len;
 	int status = admit_value(em, "set_null", key, &key_len);
@@ -696,7 +725,7 @@ static int emit_set_null(struct pga_emitter *em, const char *key)
 	return attach_value(em, key, key_len, NULL, true, 0);
 }
 
-static int emit_set_double(struct pga_emitter *em, const char *key, double value)
+int emitter_set_double(struct pga_emitter *em, const char *key, double value)
 {
 	size_t key_len;
 	char shown[SHOWN_LEN];
@@ -709,7 +738,7 @@ static int emit_set_double(struct pga_emitter *em, const char *key, double value
 		return misuse(em, "set_double(\"%s\") with a non-finite value (%s)", shown,
 			      isnan(value) ? "NaN" : "infinity");
 	}
-	return attach_value(em, key, key_len, json_object_new_double(value), false, 0);
+	return attach_value(em, key, key_len, json_number_new_double(value), false, 0);
 }
 
 /* Validate and attach `len` bytes of string value (not NUL-terminated). */
@@ -740,7 +769,7 @@ static int attach_string(struct pga_emitter *em, const char *function, const cha
 			    false, len);
 }
 
-static int emit_set_string(struct pga_emitter *em, const char *key, const char *value)
+int emitter_set_string(struct pga_emitter *em, const char *key, const char *value)
 {
 	size_t key_len;
 	char shown[SHOWN_LEN];
@@ -758,7 +787,7 @@ static int emit_set_string(struct pga_emitter *em, const char *key, const char *
 }
 
 /* (NULL, 0) is accepted as the empty string, as memcpy-style APIs allow. */
-static int emit_set_stringn(struct pga_emitter *em, const char *key, const char *value,
+int emitter_set_stringn(struct pga_emitter *em, const char *key, const char *value,
 			    size_t len)
 {
 	size_t key_len;
@@ -830,17 +859,18 @@ json_object *emitter_end_cycle(struct pga_emitter *em, struct emitter_cycle_stat
 
 void emitter_install(struct pga_host *host)
 {
-	host->record_begin = emit_record_begin;
-	host->record_end = emit_record_end;
-	host->object_begin = emit_object_begin;
-	host->object_end = emit_object_end;
-	host->array_begin = emit_array_begin;
-	host->array_end = emit_array_end;
-	host->set_int64 = emit_set_int64;
-	host->set_uint64 = emit_set_uint64;
-	host->set_double = emit_set_double;
-	host->set_bool = emit_set_bool;
-	host->set_string = emit_set_string;
-	host->set_stringn = emit_set_stringn;
-	host->set_null = emit_set_null;
+	host->record_begin = emitter_record_begin;
+	host->record_end = emitter_record_end;
+	host->record_timestamp = emitter_record_timestamp;
+	host->object_begin = emitter_object_begin;
+	host->object_end = emitter_object_end;
+	host->array_begin = emitter_array_begin;
+	host->array_end = emitter_array_end;
+	host->set_int64 = emitter_set_int64;
+	host->set_uint64 = emitter_set_uint64;
+	host->set_double = emitter_set_double;
+	host->set_bool = emitter_set_bool;
+	host->set_string = emitter_set_string;
+	host->set_stringn = emitter_set_stringn;
+	host->set_null = emitter_set_null;
 }

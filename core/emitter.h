@@ -76,6 +76,25 @@ void emitter_begin_cycle(struct pga_emitter *em, uint64_t deadline_ns);
 json_object *emitter_end_cycle(struct pga_emitter *em, struct emitter_cycle_stats *stats);
 
 /*
+ * The emitter members of struct pga_host (see plugin.h for what each does
+ * and returns).  host.c puts them in the vtable plugins receive.
+ */
+int emitter_record_begin(struct pga_emitter *em, const char *type);
+int emitter_record_end(struct pga_emitter *em);
+int emitter_record_timestamp(struct pga_emitter *em, int64_t unix_ns);
+int emitter_object_begin(struct pga_emitter *em, const char *key);
+int emitter_object_end(struct pga_emitter *em);
+int emitter_array_begin(struct pga_emitter *em, const char *key);
+int emitter_array_end(struct pga_emitter *em);
+int emitter_set_int64(struct pga_emitter *em, const char *key, int64_t value);
+int emitter_set_uint64(struct pga_emitter *em, const char *key, uint64_t value);
+int emitter_set_double(struct pga_emitter *em, const char *key, double value);
+int emitter_set_bool(struct pga_emitter *em, const char *key, int value);
+int emitter_set_string(struct pga_emitter *em, const char *key, const char *value);
+int emitter_set_stringn(struct pga_emitter *em, const char *key, const char *value, size_t len);
+int emitter_set_null(struct pga_emitter *em, const char *key);
+
+/*
  * emitter_install - point the 13 emitter members of `host` (record_begin
  * through set_null) at this implementation.  Leaves every other member as
  * it is.

@@ -1,26 +1,31 @@
 #include "host.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "durable.h"
 #include "emitter.h"
 #include "log.h"
+
+static void host_vlog(struct pga_ctx *ctx, int level, const char *fmt, va_list ap)
+{
+	if (level < PGA_LOG_ERROR)
+		level = PGA_LOG_ERROR;
+	if (level > PGA_LOG_DEBUG)
+		level = PGA_LOG_DEBUG;
+	log_vmsg_prefixed((enum log_level)level, ctx->name, fmt, ap);
+}
 
 static void host_log(struct pga_ctx *ctx, int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level < PGA_LOG_ERROR)
-		level = PGA_LOG_ERROR;
-	if (level > PGA_LOG_DEBUG)
-		level = PGA_LOG_DEBUG;
 	va_start(ap, fmt);
-	log_vmsg_prefixed((enum log_level)level, ctx->name, fmt, ap);
+	host_vlog(ctx, level, fmt, ap);
 	va_end(ap);
 }
 
@@ -106,55 +111,42 @@ static const char *host_state_dir(struct pga_ctx *ctx)
 	return ctx->state_dir;
 }
 
-static struct pga_host vtable;
-static pthread_once_t vtable_once = PTHREAD_ONCE_INIT;
-
-static void fill_vtable(void)
-{
-	vtable.struct_size = sizeof(vtable);
-	vtable.abi_major = PGA_ABI_MAJOR;
-	vtable.abi_minor = PGA_ABI_MINOR;
-	vtable.log = host_log;
-	vtable.config_string = host_config_string;
-	vtable.config_int = host_config_int;
-	vtable.config_double = host_config_double;
-	vtable.config_bool = host_config_bool;
-	vtable.config_list_size = host_config_list_size;
-	vtable.config_list_item = host_config_list_item;
-	vtable.monotonic_ns = host_monotonic_ns;
-	vtable.deadline_ns = host_deadline_ns;
-	vtable.deadline_exceeded = host_deadline_exceeded;
-	vtable.state_dir = host_state_dir;
-	emitter_install(&vtable);
-}
+/* In read-only memory: no plugin can change what another one calls. */
+static const struct pga_host vtable = {
+	.struct_size = sizeof(struct pga_host),
+	.abi_major = PGA_ABI_MAJOR,
+	.abi_minor = PGA_ABI_MINOR,
+	.log = host_log,
+	.vlog = host_vlog,
+	.config_string = host_config_string,
+	.config_int = host_config_int,
+	.config_double = host_config_double,
+	.config_bool = host_config_bool,
+	.config_list_size = host_config_list_size,
+	.config_list_item = host_config_list_item,
+	.record_begin = emitter_record_begin,
+	.record_end = emitter_record_end,
+	.record_timestamp = emitter_record_timestamp,
+	.object_begin = emitter_object_begin,
+	.object_end = emitter_object_end,
+	.array_begin = emitter_array_begin,
+	.array_end = emitter_array_end,
+	.set_int64 = emitter_set_int64,
+	.set_uint64 = emitter_set_uint64,
+	.set_double = emitter_set_double,
+	.set_bool = emitter_set_bool,
+	.set_string = emitter_set_string,
+	.set_stringn = emitter_set_stringn,
+	.set_null = emitter_set_null,
+	.monotonic_ns = host_monotonic_ns,
+	.deadline_ns = host_deadline_ns,
+	.deadline_exceeded = host_deadline_exceeded,
+	.state_dir = host_state_dir,
+};
 
 const struct pga_host *host_vtable(void)
 {
-	pthread_once(&vtable_once, fill_vtable);
 	return &vtable;
-}
-
-int host_make_dir(const char *path)
-{
-	char *copy = strdup(path);
-	int rc = 0;
-
-	if (!copy)
-		return -1;
-	for (char *p = copy + 1; rc == 0; p++) {
-		char saved = *p;
-
-		if (saved != '/' && saved != '\0')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0700) < 0 && errno != EEXIST)
-			rc = -1;
-		*p = saved;
-		if (saved == '\0')
-			break;
-	}
-	free(copy);
-	return rc;
 }
 
 char *host_make_state_dir(const char *base, const char *name)
@@ -164,7 +156,7 @@ char *host_make_state_dir(const char *base, const char *name)
 	if (asprintf(&path, "%s/plugins/%s", base, name) < 0)
 		return NULL;
 	/* The ABI promises an absolute path, whatever the config says. */
-	if (host_make_dir(path) < 0 || !(absolute = realpath(path, NULL)))
+	if (durable_make_private_dir(path) < 0 || !(absolute = realpath(path, NULL)))
 		log_msg(LOG_LVL_ERROR, "plugin %s: cannot create its state directory %s: %s",
 			name, path, strerror(errno));
 	free(path);

@@ -25,15 +25,10 @@ const struct pga_host *host_vtable(void);
 
 /*
  * host_make_state_dir - create base/plugins/name (and base, base/plugins)
- * with mode 0700 if missing.  Returns the path (caller frees) or NULL after
- * logging why.
+ * if missing, with mode 0700.  Returns its absolute path (caller frees) or
+ * NULL after logging why.
  */
 char *host_make_state_dir(const char *base, const char *name);
 
-/*
- * host_make_dir - mkdir -p `path` with mode 0700 for what it creates.
- * Returns 0, or -1 with errno set.
- */
-int host_make_dir(const char *path);
 
 #endif

@@ -14,6 +14,8 @@
 #define PLUGIN_SIZE_1_0 (offsetof(struct pga_plugin, shutdown) + sizeof(void (*)(void *)))
 #define OPTION_SIZE_1_0 (offsetof(struct pga_option, help) + sizeof(const char *))
 #define MAX_OPTIONS 256
+/* Far beyond any minor's growth; a larger size is garbage, not a descriptor. */
+#define MAX_STRUCT_SIZE 4096
 
 void loader_reject(const char *name, const char *path, const char *what,
 		   const char *detail, const char *hint)
@@ -101,6 +103,13 @@ static bool check_layout(const char *label, const char *path, const struct pga_p
 			      "define the plugin with PGA_PLUGIN_DEFINE() instead of filling the descriptor by hand");
 		return false;
 	}
+	if (size > MAX_STRUCT_SIZE) {
+		snprintf(detail, sizeof(detail), "struct_size is %u bytes, more than any ABI %d.x needs",
+			 size, PGA_ABI_MAJOR);
+		loader_reject(label, path, "descriptor too large", detail,
+			      "define the plugin with PGA_PLUGIN_DEFINE() instead of filling the descriptor by hand");
+		return false;
+	}
 	if (size > sizeof(struct pga_plugin) &&
 	    !all_zero((const unsigned char *)raw + sizeof(struct pga_plugin),
 		      size - sizeof(struct pga_plugin))) {
@@ -126,7 +135,8 @@ static bool check_required_fields(const char *label, const char *path,
 		return false;
 	}
 	if (!config_valid_plugin_name(desc->name)) {
-		snprintf(detail, sizeof(detail), "\"%.64s\" must match [a-z0-9_]+ (at most %d characters)",
+		snprintf(detail, sizeof(detail),
+			 "\"%.64s\" must match [a-z0-9_]+ (at most %d characters) and not be \"collector\"",
 			 desc->name, CONFIG_MAX_NAME_LEN);
 		loader_reject(label, path, "invalid name", detail,
 			      "rename the plugin; the name is also its config section title");
@@ -145,7 +155,7 @@ static bool copy_options(const char *path, struct plugin_image *img)
 
 	if (!entry)
 		return true;
-	if (stride < OPTION_SIZE_1_0) {
+	if (stride < OPTION_SIZE_1_0 || stride > MAX_STRUCT_SIZE) {
 		snprintf(detail, sizeof(detail), "option_size is %zu bytes, ABI %d.0 needs %zu",
 			 stride, PGA_ABI_MAJOR, (size_t)OPTION_SIZE_1_0);
 		loader_reject(d->name, path, "invalid option table", detail,
@@ -185,8 +195,8 @@ static bool copy_options(const char *path, struct plugin_image *img)
 	return true;
 }
 
-static struct plugin_image *build_image(const char *path, void *handle,
-					const struct pga_plugin *raw)
+static struct plugin_image *build_image(const char *path, const struct stat *st,
+					void *handle, const struct pga_plugin *raw)
 {
 	struct plugin_image *img = calloc(1, sizeof(*img));
 	size_t size = raw->struct_size < sizeof(img->desc) ? raw->struct_size : sizeof(img->desc);
@@ -194,6 +204,8 @@ static struct plugin_image *build_image(const char *path, void *handle,
 	if (!img)
 		return NULL;
 	img->path = strdup(path);
+	img->dev = st->st_dev;
+	img->ino = st->st_ino;
 	img->handle = handle;
 	memcpy(&img->desc, raw, size);
 	if (!img->desc.version)
@@ -218,6 +230,7 @@ enum loader_result loader_open(const char *label, const char *path,
 	void *handle;
 
 	*image = NULL;
+	memset(&st, 0, sizeof(st));
 	if (stat(path, &st) < 0 && errno == ENOENT)
 		return LOADER_NOT_INSTALLED;
 	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -231,7 +244,7 @@ enum loader_result loader_open(const char *label, const char *path,
 	raw = find_descriptor(label, path, handle);
 	if (!raw || !check_layout(label, path, raw) ||
 	    !check_required_fields(label, path, raw) ||
-	    !(*image = build_image(path, handle, raw))) {
+	    !(*image = build_image(path, &st, handle, raw))) {
 		dlclose(handle);
 		return LOADER_REJECTED;
 	}

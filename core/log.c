@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -8,7 +9,8 @@
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool log_to_syslog;
-static enum log_level log_max = LOG_LVL_INFO;
+/* Read on every call from any thread, written at a reload. */
+static _Atomic int log_max = LOG_LVL_INFO;
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
@@ -20,15 +22,13 @@ void log_open(bool use_syslog, enum log_level max_level)
 	else if (!use_syslog && log_to_syslog)
 		closelog();
 	log_to_syslog = use_syslog;
-	log_max = max_level;
+	atomic_store(&log_max, (int)max_level);
 	pthread_mutex_unlock(&log_lock);
 }
 
 void log_set_level(enum log_level max_level)
 {
-	pthread_mutex_lock(&log_lock);
-	log_max = max_level;
-	pthread_mutex_unlock(&log_lock);
+	atomic_store(&log_max, (int)max_level);
 }
 
 bool log_parse_level(const char *text, enum log_level *out)
@@ -58,7 +58,7 @@ void log_vmsg_prefixed(enum log_level level, const char *plugin_name,
 	char text[2048];
 	int used = 0;
 
-	if ((int)level > (int)log_max)
+	if ((int)level > atomic_load_explicit(&log_max, memory_order_relaxed))
 		return;
 	if (plugin_name)
 		used = snprintf(text, sizeof(text), "plugin %s: ", plugin_name);

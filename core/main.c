@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json.h>
 #include <pganalytics/plugin.h>
 
 #include "collector.h"
@@ -122,8 +121,6 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &cli) < 0)
 		return EXIT_USAGE;
 	log_open(false, LOG_LVL_INFO);
-	/* 15 significant digits: exact for every decimal a plugin can mean. */
-	json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
 	switch (cli.command) {
 	case CMD_HELP: print_usage(stdout); return EXIT_OK;
 	case CMD_VERSION: print_version(); return EXIT_OK;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "compress.h"
+#include "durable.h"
 
 #define FILE_SCHEME "file://"
 #define ACCEPTED_FORMS                                                     \
@@ -133,30 +134,6 @@ struct output *output_open(const char *destination, char *err, size_t err_len)
 	return NULL;
 }
 
-/* writev() until everything is written, across EINTR and short writes. */
-static int write_fully(int fd, struct iovec *iov, int iovcnt)
-{
-	while (iovcnt > 0) {
-		ssize_t n = writev(fd, iov, iovcnt);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
-			n -= (ssize_t)iov->iov_len;
-			iov++;
-			iovcnt--;
-		}
-		if (iovcnt > 0) {
-			iov->iov_base = (char *)iov->iov_base + n;
-			iov->iov_len -= (size_t)n;
-		}
-	}
-	return 0;
-}
-
 /* Undo a failed append, so that a half payload never stays in the file. */
 static void cut_back(const struct output *out, off_t size_before, const char *what,
 		     int saved_errno, char *err, size_t err_len)
@@ -199,7 +176,7 @@ static int append_durably(const struct output *out, struct iovec *iov, int iovcn
 		}
 		size_before = st.st_size;
 	}
-	if (write_fully(out->fd, iov, iovcnt) != 0) {
+	if (durable_writev(out->fd, iov, iovcnt) != 0) {
 		cut_back(out, size_before, "write to", errno, err, err_len);
 		return -1;
 	}

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -26,12 +27,25 @@ enum loader_result registry_load(struct image_registry *reg, const char *label,
 {
 	struct plugin_image **grown;
 	enum loader_result result;
+	struct stat st;
 
 	for (size_t i = 0; i < reg->n_images; i++) {
-		if (strcmp(reg->images[i]->path, path) == 0) {
-			*image = reg->images[i];
-			return LOADER_OK;
-		}
+		struct plugin_image *known = reg->images[i];
+
+		if (strcmp(known->path, path) != 0)
+			continue;
+		/*
+		 * dlopen() of a path already loaded returns the loaded code, and a
+		 * plugin that ran is never unloaded: a replaced file (an upgrade)
+		 * takes a restart.  Say so instead of pretending.
+		 */
+		if (stat(path, &st) == 0 && (known->dev != st.st_dev || known->ino != st.st_ino))
+			log_msg(LOG_LVL_WARNING,
+				"plugin \"%s\" (%s): the file was replaced since it was loaded; "
+				"version %s keeps running until the collector restarts",
+				label, path, known->desc.version);
+		*image = known;
+		return LOADER_OK;
 	}
 	result = loader_open(label, path, image);
 	if (result != LOADER_OK)
@@ -92,6 +106,21 @@ static bool names_acceptable(const struct plugin_set *set, const struct plugin_s
 	return true;
 }
 
+/* Only now is the plugin's default interval known. */
+static bool timeout_fits_interval(const struct plugin_section *section,
+				  const struct plugin_image *image)
+{
+	long interval = section->interval ? section->interval
+					  : (long)(image->desc.default_interval ? image->desc.default_interval : 60);
+
+	if (section->timeout <= interval)
+		return true;
+	log_msg(LOG_LVL_ERROR,
+		"%s:%d: plugin \"%s\": timeout (%ld s) must not exceed its interval (%ld s, the plugin's default)",
+		section->file, section->line, section->name, section->timeout, interval);
+	return false;
+}
+
 static int add_choice(struct plugin_set *set, struct plugin_section *section,
 		      struct plugin_image *image)
 {
@@ -123,7 +152,8 @@ static int consider_section(struct config *cfg, struct image_registry *reg,
 		set->n_missing++;
 	} else if (result == LOADER_REJECTED || !names_acceptable(set, section, image)) {
 		set->n_rejected++;
-	} else if (config_bind_plugin(cfg, section, image->options, image->n_options) < 0) {
+	} else if (!timeout_fits_interval(section, image) ||
+		   config_bind_plugin(cfg, section, image->options, image->n_options) < 0) {
 		set->n_config_errors++;
 	} else if (add_choice(set, section, image) < 0) {
 		free(path);

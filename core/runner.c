@@ -1,24 +1,23 @@
 #include "runner.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "clock.h"
 #include "emitter.h"
 #include "host.h"
 #include "log.h"
 
-#define NS_PER_S 1000000000ULL
-#define NS_PER_MS 1000000ULL
 #define JITTER_CAP_NS (10 * NS_PER_S)
 
 enum runner_phase {
-	PHASE_STARTING,   /* before or inside init */
-	PHASE_WAITING,    /* between cycles */
+	PHASE_STARTING,       /* inside init */
+	PHASE_INIT_BACKOFF,   /* init failed; waiting to retry */
+	PHASE_WAITING,        /* between cycles */
 	PHASE_COLLECTING,
 	PHASE_EXITED
 };
@@ -28,7 +27,7 @@ struct runner {
 	struct plugin_image *image;
 	struct plugin_section section;
 	struct pending_queue *queue;
-	struct pga_ctx ctx;
+	struct pga_ctx ctx;           /* touched by the runner's thread only */
 	struct pga_emitter *emitter;
 	char *state_dir;
 	void *plugin_state;
@@ -36,19 +35,33 @@ struct runner {
 	uint64_t interval_ns;
 	uint64_t timeout_ns;
 
-	pthread_mutex_t lock;      /* guards everything below */
-	pthread_cond_t wake;
+	pthread_mutex_t lock;         /* guards everything below */
+	pthread_cond_t wake;          /* CLOCK_MONOTONIC; stop requests and exit */
 	bool stop_requested;
-	bool orphaned;             /* runner_stop gave up waiting: the thread frees */
-	enum runner_phase phase;
-	uint64_t phase_deadline_ns;
-	bool init_failed;
+	bool orphaned;                /* abandoned: the thread frees the runner */
+	bool init_ok;
 	bool backing_off;
+	enum runner_phase phase;
+	uint64_t phase_deadline_ns;   /* of the init or collect in progress, else 0 */
 	struct runner_stats stats;
 };
 
 static void lock(struct runner *r) { pthread_mutex_lock(&r->lock); }
 static void unlock(struct runner *r) { pthread_mutex_unlock(&r->lock); }
+
+const char *runner_state_name(enum runner_state state)
+{
+	static const char *const names[] = {
+		[RUNNER_STARTING] = "starting",
+		[RUNNER_RUNNING] = "running",
+		[RUNNER_BACKOFF] = "backoff",
+		[RUNNER_OVERRUNNING] = "overrunning",
+		[RUNNER_INIT_FAILED] = "init_failed",
+		[RUNNER_STOPPED] = "stopped",
+	};
+
+	return (unsigned)state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";
+}
 
 static void set_phase(struct runner *r, enum runner_phase phase, uint64_t deadline_ns)
 {
@@ -58,17 +71,22 @@ static void set_phase(struct runner *r, enum runner_phase phase, uint64_t deadli
 	unlock(r);
 }
 
+static struct timespec monotonic_timespec(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S) };
+
+	return ts;
+}
+
 /* Sleep until the monotonic time `when`; false when asked to stop first. */
 static bool wait_until(struct runner *r, uint64_t when)
 {
+	struct timespec ts = monotonic_timespec(when);
 	bool stop;
 
 	lock(r);
-	while (!r->stop_requested && clock_monotonic_ns() < when) {
-		struct timespec ts = { (time_t)(when / NS_PER_S), (long)(when % NS_PER_S) };
-
+	while (!r->stop_requested && clock_monotonic_ns() < when)
 		pthread_cond_timedwait(&r->wake, &r->lock, &ts);
-	}
 	stop = r->stop_requested;
 	unlock(r);
 	return !stop;
@@ -84,57 +102,90 @@ static uint64_t first_run_delay(const struct runner *r)
 	return (uint64_t)((double)rand_r(&seed) / ((double)RAND_MAX + 1.0) * (double)span);
 }
 
-/* interval * 2^failures, at most 8 intervals and RUNNER_BACKOFF_CAP_S. */
-static uint64_t backoff_delay(const struct runner *r, uint64_t failures)
-{
-	uint64_t cap = RUNNER_BACKOFF_CAP_S * NS_PER_S;
-	uint64_t delay = r->interval_ns;
+/* ---- init --------------------------------------------------------------- */
 
-	if (8 * r->interval_ns < cap)
-		cap = 8 * r->interval_ns;
-	if (cap < r->interval_ns)
-		cap = r->interval_ns;
-	for (uint64_t i = 0; i < failures && delay < cap; i++)
-		delay *= 2;
-	return delay < cap ? delay : cap;
-}
-
-static bool start_plugin(struct runner *r)
+static int call_init(struct runner *r)
 {
 	const struct pga_plugin *d = &r->image->desc;
-	char detail[64];
 	int rc;
 
 	if (!d->init)
-		return true;
-	set_phase(r, PHASE_STARTING, clock_monotonic_ns() + r->timeout_ns);
+		return PGA_OK;
+	r->ctx.deadline_ns = clock_monotonic_ns() + r->timeout_ns;
+	set_phase(r, PHASE_STARTING, r->ctx.deadline_ns);
 	rc = d->init(host_vtable(), &r->ctx, &r->plugin_state);
-	if (rc == PGA_OK)
-		return true;
-	snprintf(detail, sizeof(detail), "init returned %d", rc);
-	loader_reject(d->name, r->image->path, "init failed", detail,
-		      "see the plugin's messages above; it stays stopped until the next reload");
-	return false;
+	r->ctx.deadline_ns = 0;
+	return rc;
 }
+
+static void report_init_failure(struct runner *r, int rc, uint64_t failures, uint64_t retry_ns)
+{
+	char detail[64], hint[128];
+
+	if (failures > 1) {
+		log_msg(LOG_LVL_WARNING, "plugin %s: init failed again (returned %d); next try in %llu s",
+			r->ctx.name, rc, (unsigned long long)(retry_ns / NS_PER_S));
+		return;
+	}
+	snprintf(detail, sizeof(detail), "init returned %d", rc);
+	if (r->once)
+		snprintf(hint, sizeof(hint), "see the plugin's messages above");
+	else
+		snprintf(hint, sizeof(hint), "see the plugin's messages above; next try in %llu s",
+			 (unsigned long long)(retry_ns / NS_PER_S));
+	loader_reject(r->ctx.name, r->image->path, "init failed", detail, hint);
+}
+
+/* Init until it succeeds, backing off between tries; false if stopped first. */
+static bool start_plugin(struct runner *r)
+{
+	uint64_t failures = 0;
+
+	for (;;) {
+		int rc = call_init(r);
+		uint64_t retry_ns;
+
+		lock(r);
+		if (rc == PGA_OK) {
+			r->init_ok = true;
+			r->stats.consecutive_failures = 0;
+		} else {
+			failures++;
+			r->stats.failures++;
+			r->stats.consecutive_failures = failures;
+		}
+		unlock(r);
+		if (rc == PGA_OK)
+			return true;
+		retry_ns = backoff_delay_ns(r->interval_ns, failures);
+		report_init_failure(r, rc, failures, retry_ns);
+		set_phase(r, PHASE_INIT_BACKOFF, 0);
+		if (r->once || !wait_until(r, clock_monotonic_ns() + retry_ns))
+			return false;
+	}
+}
+
+/* ---- cycles --------------------------------------------------------------- */
 
 static void deliver_cycle(struct runner *r, json_object *records, bool overran,
 			  const struct emitter_cycle_stats *cs)
 {
 	size_t n = records ? json_object_array_length(records) : 0;
-	size_t dropped = 0;
 
-	if (overran) {
-		json_object_put(records);
-		dropped = n;
-	} else if (records) {
-		dropped = pending_add(r->queue, records);
-	}
-	lock(r);
-	r->stats.records_emitted += n - dropped;
-	r->stats.records_dropped += dropped;
-	r->stats.records_invalid += cs->records_invalid;
+	/* Records lost at the queue bound are counted by the collector: they
+	 * are the oldest, whichever plugin emitted them. */
 	if (overran)
+		json_object_put(records);
+	else if (records)
+		pending_add(r->queue, records);
+	lock(r);
+	if (overran) {
 		r->stats.overruns++;
+		r->stats.records_dropped += n;
+	} else {
+		r->stats.records_emitted += n;
+	}
+	r->stats.records_invalid += cs->records_invalid;
 	unlock(r);
 	if (cs->records_invalid)
 		log_msg(LOG_LVL_WARNING, "plugin %s: %llu invalid record(s) dropped this cycle; first: %s",
@@ -145,20 +196,24 @@ static void deliver_cycle(struct runner *r, json_object *records, bool overran,
 			r->ctx.name, (unsigned long long)(r->timeout_ns / NS_PER_S), n);
 }
 
-/* Count the outcome; returns the delay until the next cycle. */
-static uint64_t account_result(struct runner *r, int rc, uint64_t duration_ns)
+/*
+ * Count the outcome and return the delay until the next cycle.  An overrun
+ * is counted as such, not as a failure: its cost is the lost cycle.
+ */
+static uint64_t account_result(struct runner *r, int rc, bool overran, uint64_t duration_ns)
 {
-	uint64_t failures, recovered_after = 0;
+	bool failed = rc != PGA_OK && !overran;
+	uint64_t failures, recovered_after = 0, delay;
 
 	lock(r);
 	r->stats.runs++;
 	r->stats.last_duration_ms = (double)duration_ns / (double)NS_PER_MS;
-	if (rc == PGA_OK) {
-		recovered_after = r->stats.consecutive_failures;
-		r->stats.consecutive_failures = 0;
-	} else {
+	if (failed) {
 		r->stats.failures++;
 		r->stats.consecutive_failures++;
+	} else if (rc == PGA_OK) {
+		recovered_after = r->stats.consecutive_failures;
+		r->stats.consecutive_failures = 0;
 	}
 	failures = r->stats.consecutive_failures;
 	r->backing_off = failures > 0;
@@ -166,14 +221,11 @@ static uint64_t account_result(struct runner *r, int rc, uint64_t duration_ns)
 	if (recovered_after)
 		log_msg(LOG_LVL_INFO, "plugin %s: collect succeeded again after %llu failure(s)",
 			r->ctx.name, (unsigned long long)recovered_after);
-	if (rc != PGA_OK) {
-		uint64_t delay = backoff_delay(r, failures);
-
+	delay = backoff_delay_ns(r->interval_ns, failures);
+	if (failed)
 		log_msg(LOG_LVL_WARNING, "plugin %s: collect failed (returned %d); next try in %llu s",
 			r->ctx.name, rc, (unsigned long long)(delay / NS_PER_S));
-		return delay;
-	}
-	return r->interval_ns;
+	return delay;
 }
 
 /* One collect call; returns the delay until the next one. */
@@ -183,6 +235,7 @@ static uint64_t run_cycle(struct runner *r)
 	uint64_t start = clock_monotonic_ns();
 	uint64_t deadline = start + r->timeout_ns;
 	json_object *records;
+	bool overran;
 	uint64_t end;
 	int rc;
 
@@ -194,9 +247,26 @@ static uint64_t run_cycle(struct runner *r)
 	end = clock_monotonic_ns();
 	r->ctx.deadline_ns = 0;
 	set_phase(r, PHASE_WAITING, 0);
-	deliver_cycle(r, records, end > deadline, &cs);
-	return account_result(r, rc, end - start);
+	overran = end > deadline;
+	deliver_cycle(r, records, overran, &cs);
+	return account_result(r, rc, overran, end - start);
 }
+
+static void run_schedule(struct runner *r)
+{
+	uint64_t next = clock_monotonic_ns() + first_run_delay(r);
+
+	set_phase(r, PHASE_WAITING, 0);
+	while (wait_until(r, next)) {
+		uint64_t delay = run_cycle(r);
+
+		if (r->once)
+			break;
+		next = clock_monotonic_ns() + delay;
+	}
+}
+
+/* ---- thread --------------------------------------------------------------- */
 
 static void free_runner(struct runner *r)
 {
@@ -208,32 +278,32 @@ static void free_runner(struct runner *r)
 	free(r);
 }
 
+static bool is_orphaned(struct runner *r)
+{
+	bool orphaned;
+
+	lock(r);
+	orphaned = r->orphaned;
+	unlock(r);
+	return orphaned;
+}
+
 static void *runner_main(void *arg)
 {
 	struct runner *r = arg;
+	bool started = start_plugin(r);
 	bool orphaned;
 
-	if (!start_plugin(r)) {
-		lock(r);
-		r->init_failed = true;
-		unlock(r);
-	} else {
-		uint64_t next = clock_monotonic_ns() + first_run_delay(r);
-
-		set_phase(r, PHASE_WAITING, 0);
-		while (wait_until(r, next)) {
-			uint64_t delay = run_cycle(r);
-
-			if (r->once)
-				break;
-			next = clock_monotonic_ns() + delay;
-		}
-		if (r->image->desc.shutdown)
-			r->image->desc.shutdown(r->plugin_state);
-	}
+	if (started)
+		run_schedule(r);
+	/* An abandoned plugin may be in any state: do not call into it again. */
+	if (started && r->image->desc.shutdown && !is_orphaned(r))
+		r->image->desc.shutdown(r->plugin_state);
 	lock(r);
 	r->phase = PHASE_EXITED;
+	r->phase_deadline_ns = 0;
 	orphaned = r->orphaned;
+	pthread_cond_broadcast(&r->wake);
 	unlock(r);
 	if (orphaned)
 		free_runner(r);
@@ -256,24 +326,15 @@ static int init_sync(struct runner *r)
 	return 0;
 }
 
-static uint64_t seconds_or(long value, uint64_t fallback_s)
-{
-	return (value > 0 ? (uint64_t)value : fallback_s) * NS_PER_S;
-}
-
 struct runner *runner_start(struct plugin_image *image, const struct plugin_section *section,
 			    const char *state_base, struct pending_queue *queue, bool once)
 {
 	struct runner *r = calloc(1, sizeof(*r));
-	uint32_t default_interval = image->desc.default_interval ? image->desc.default_interval : 60;
+	uint64_t default_interval = image->desc.default_interval ? image->desc.default_interval : 60;
 
 	if (!r)
 		return NULL;
-	if (plugin_section_copy(&r->section, section) < 0) {
-		free(r);
-		return NULL;
-	}
-	if (init_sync(r) < 0) {
+	if (plugin_section_copy(&r->section, section) < 0 || init_sync(r) < 0) {
 		plugin_section_clear(&r->section);
 		free(r);
 		return NULL;
@@ -281,9 +342,8 @@ struct runner *runner_start(struct plugin_image *image, const struct plugin_sect
 	r->image = image;
 	r->queue = queue;
 	r->once = once;
-	r->interval_ns = seconds_or(section->interval, default_interval);
-	r->timeout_ns = section->timeout > 0 ? seconds_or(section->timeout, 1) : r->interval_ns;
-	r->stats.state = "starting";
+	r->interval_ns = (section->interval > 0 ? (uint64_t)section->interval : default_interval) * NS_PER_S;
+	r->timeout_ns = section->timeout > 0 ? (uint64_t)section->timeout * NS_PER_S : r->interval_ns;
 	r->emitter = emitter_create(image->desc.name);
 	r->state_dir = host_make_state_dir(state_base, image->desc.name);
 	r->ctx.name = image->desc.name;
@@ -298,6 +358,8 @@ struct runner *runner_start(struct plugin_image *image, const struct plugin_sect
 	}
 	return r;
 }
+
+/* ---- queries and stopping --------------------------------------------------- */
 
 const char *runner_name(const struct runner *runner)
 {
@@ -314,22 +376,31 @@ const struct plugin_section *runner_section(const struct runner *runner)
 	return &runner->section;
 }
 
-static const char *state_name(const struct runner *r)
+static bool overdue(const struct runner *r)
 {
-	if (r->init_failed)
-		return "failed";
-	if (r->phase == PHASE_EXITED || r->stop_requested)
-		return "stopped";
+	return r->phase_deadline_ns && clock_monotonic_ns() > r->phase_deadline_ns;
+}
+
+static enum runner_state current_state(const struct runner *r)
+{
+	if (r->phase == PHASE_EXITED)
+		return r->init_ok ? RUNNER_STOPPED : RUNNER_INIT_FAILED;
+	if (overdue(r))
+		return RUNNER_OVERRUNNING;
+	if (r->stop_requested)
+		return RUNNER_STOPPED;
+	if (r->phase == PHASE_INIT_BACKOFF)
+		return RUNNER_INIT_FAILED;
 	if (r->phase == PHASE_STARTING)
-		return "starting";
-	return r->backing_off ? "backoff" : "running";
+		return RUNNER_STARTING;
+	return r->backing_off ? RUNNER_BACKOFF : RUNNER_RUNNING;
 }
 
 void runner_stats(struct runner *runner, struct runner_stats *out)
 {
 	lock(runner);
 	*out = runner->stats;
-	out->state = state_name(runner);
+	out->state = current_state(runner);
 	unlock(runner);
 }
 
@@ -338,57 +409,74 @@ bool runner_settled(struct runner *runner)
 	bool settled;
 
 	lock(runner);
-	settled = runner->phase == PHASE_EXITED ||
-		  (runner->phase_deadline_ns && clock_monotonic_ns() > runner->phase_deadline_ns);
+	settled = runner->phase == PHASE_EXITED || overdue(runner);
 	unlock(runner);
 	return settled;
 }
 
-static struct timespec realtime_after_ns(uint64_t ns)
+void runner_request_stop(struct runner *runner)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ns += (uint64_t)ts.tv_nsec;
-	ts.tv_sec += (time_t)(ns / NS_PER_S);
-	ts.tv_nsec = (long)(ns % NS_PER_S);
-	return ts;
+	lock(runner);
+	runner->stop_requested = true;
+	pthread_cond_broadcast(&runner->wake);
+	unlock(runner);
 }
 
-bool runner_stop(struct runner *runner, unsigned grace_ms)
+uint64_t runner_stop_deadline(struct runner *runner, uint64_t grace_ns)
 {
-	uint64_t now = clock_monotonic_ns(), wait_ns = (uint64_t)grace_ms * NS_PER_MS;
-	/* Once orphaned, the runner may be freed by its thread at any time. */
-	const char *name = runner->ctx.name;
-	pthread_t thread = runner->thread;
-	struct timespec until;
+	uint64_t now = clock_monotonic_ns(), base;
+
+	lock(runner);
+	base = runner->phase_deadline_ns > now ? runner->phase_deadline_ns : now;
+	unlock(runner);
+	return base + grace_ns;
+}
+
+bool runner_wait_exited(struct runner *runner, uint64_t until)
+{
+	struct timespec ts = monotonic_timespec(until);
 	bool exited;
 
 	lock(runner);
-	runner->stop_requested = true;
-	if (runner->phase_deadline_ns > now)
-		wait_ns += runner->phase_deadline_ns - now;
-	pthread_cond_signal(&runner->wake);
+	while (runner->phase != PHASE_EXITED && clock_monotonic_ns() < until)
+		pthread_cond_timedwait(&runner->wake, &runner->lock, &ts);
+	exited = runner->phase == PHASE_EXITED;
 	unlock(runner);
+	return exited;
+}
 
-	until = realtime_after_ns(wait_ns);
-	if (pthread_timedjoin_np(thread, NULL, &until) == 0) {
-		free_runner(runner);
-		return true;
-	}
+bool runner_exited(struct runner *runner)
+{
+	return runner_wait_exited(runner, 0);
+}
+
+void runner_reap(struct runner *runner, struct runner_stats *final)
+{
+	pthread_join(runner->thread, NULL);
+	runner_stats(runner, final);
+	free_runner(runner);
+}
+
+void runner_abandon(struct runner *runner, struct runner_stats *final)
+{
+	/* Once orphaned, the runner may be freed by its thread at any time. */
+	pthread_t thread = runner->thread;
+	const char *name = runner->ctx.name;
+	bool exited;
+
 	lock(runner);
 	exited = runner->phase == PHASE_EXITED;
+	*final = runner->stats;
+	final->state = current_state(runner);
 	if (!exited)
 		runner->orphaned = true;
 	unlock(runner);
 	if (exited) {
-		pthread_join(thread, NULL);
-		free_runner(runner);
-		return true;
+		runner_reap(runner, final);
+		return;
 	}
 	pthread_detach(thread);
 	log_msg(LOG_LVL_WARNING,
-		"plugin %s: still busy %u ms past its deadline; left running detached, its shutdown is skipped",
-		name, grace_ms);
-	return false;
+		"plugin %s: still busy past its deadline; left running detached, its shutdown is skipped",
+		name);
 }

@@ -2,10 +2,15 @@
  * runner.h - one plugin instance on its own thread: init, collect on the
  * plugin's schedule within its deadline, back off after failures, shutdown.
  *
- * A collect that returns after its deadline has that cycle's records
- * dropped and counted.  Because each plugin has its own thread and hands
- * over records only when a cycle ends, a slow or hung plugin never delays
- * another plugin or the push.
+ * init, collect and shutdown of an instance all run on its thread, one at a
+ * time.  A collect that returns after its deadline has that cycle's records
+ * dropped and counted as an overrun.  Records reach the pending queue only
+ * when a cycle ends, so a slow or hung plugin never delays another plugin or
+ * the push.
+ *
+ * Stopping is split so that the caller never blocks on a plugin:
+ * runner_request_stop() asks, runner_exited() tells, runner_reap() frees an
+ * exited runner and runner_abandon() detaches one that is stuck.
  */
 #ifndef PGA_CORE_RUNNER_H
 #define PGA_CORE_RUNNER_H
@@ -19,31 +24,40 @@
 
 struct runner;
 
-struct runner_stats {
-	uint64_t runs;
-	uint64_t failures;
-	uint64_t consecutive_failures;
-	uint64_t overruns;
-	uint64_t records_emitted;     /* delivered to the pending queue */
-	uint64_t records_dropped;     /* lost to overruns or the queue bound */
-	uint64_t records_invalid;     /* dropped for emitter misuse */
-	double last_duration_ms;
-	const char *state;            /* "starting", "running", "backoff", "stopped", "failed" */
+enum runner_state {
+	RUNNER_STARTING,      /* in init, or waiting to retry a failed init */
+	RUNNER_RUNNING,
+	RUNNER_BACKOFF,       /* the last collect failed; waiting longer */
+	RUNNER_OVERRUNNING,   /* in init or collect past its deadline */
+	RUNNER_INIT_FAILED,   /* the last init failed; retried after a backoff */
+	RUNNER_STOPPED
 };
 
-/* Backoff after failures never exceeds this, nor 8 intervals. */
-#define RUNNER_BACKOFF_CAP_S 300
+struct runner_stats {
+	uint64_t runs;                /* collect calls that returned */
+	uint64_t failures;            /* failed collect and init calls */
+	uint64_t consecutive_failures;
+	uint64_t overruns;            /* cycles that ended past the deadline */
+	uint64_t records_emitted;     /* handed to the pending queue */
+	uint64_t records_dropped;     /* lost because their cycle overran */
+	uint64_t records_invalid;     /* dropped for emitter misuse */
+	double last_duration_ms;
+	enum runner_state state;
+};
+
+/* runner_state_name - "starting", "running", "backoff", "overrunning", "init_failed", "stopped". */
+const char *runner_state_name(enum runner_state state);
 
 /*
  * runner_start - start a thread for `image` configured by `section` (copied).
  * once: no jitter, one collect, then shutdown and exit.  state_base is
  * collector.state_dir.  Records go to `queue`, which must outlive the
- * runner.  Returns NULL after logging on failure.
+ * runner (or its thread, once abandoned).  Returns NULL after logging.
  */
 struct runner *runner_start(struct plugin_image *image, const struct plugin_section *section,
 			    const char *state_base, struct pending_queue *queue, bool once);
 
-/* runner_name - the plugin's name. */
+/* runner_name - the plugin's name (lives as long as the image). */
 const char *runner_name(const struct runner *runner);
 
 /* runner_image - the image the runner runs. */
@@ -52,23 +66,49 @@ struct plugin_image *runner_image(const struct runner *runner);
 /* runner_section - the configuration the runner was started with. */
 const struct plugin_section *runner_section(const struct runner *runner);
 
-/* runner_stats - a consistent snapshot of the counters. */
+/* runner_stats - a consistent snapshot of the counters and state. */
 void runner_stats(struct runner *runner, struct runner_stats *out);
 
 /*
  * runner_settled - true once the runner has nothing more to deliver soon:
- * its thread has exited, or the init or collect it is in has overrun its
- * deadline (its records would be dropped anyway).  For --once.
+ * its thread has exited, or it is past the deadline of the init or collect
+ * it is in.  For --once.
  */
 bool runner_settled(struct runner *runner);
 
 /*
- * runner_stop - ask the thread to stop (it then calls shutdown) and wait for
- * it until its current collect's deadline plus grace_ms.  A thread still
- * stuck after that is detached and frees itself if it ever returns; its
- * shutdown is then skipped.  Frees the runner either way.  Returns true when
- * the thread stopped cleanly.
+ * runner_request_stop - ask the thread to stop: it finishes the call it is
+ * in, calls shutdown and exits.  Returns at once.
  */
-bool runner_stop(struct runner *runner, unsigned grace_ms);
+void runner_request_stop(struct runner *runner);
+
+/*
+ * runner_stop_deadline - the monotonic time after which a runner asked to
+ * stop counts as stuck: the deadline of the call it is in, plus grace_ns.
+ */
+uint64_t runner_stop_deadline(struct runner *runner, uint64_t grace_ns);
+
+/*
+ * runner_wait_exited - wait until the thread has exited or the monotonic
+ * time `until` has passed.  Returns runner_exited().
+ */
+bool runner_wait_exited(struct runner *runner, uint64_t until);
+
+/* runner_exited - true once the thread has finished (after shutdown). */
+bool runner_exited(struct runner *runner);
+
+/*
+ * runner_reap - join an exited runner, store its final counters in *final
+ * and free it.
+ */
+void runner_reap(struct runner *runner, struct runner_stats *final);
+
+/*
+ * runner_abandon - give up on a runner whose thread is stuck: detach it.  If
+ * its call ever returns, the thread drops that cycle, skips shutdown (the
+ * plugin may be in an unknown state) and frees the runner itself.  *final
+ * receives the counters as they are now.
+ */
+void runner_abandon(struct runner *runner, struct runner_stats *final);
 
 #endif

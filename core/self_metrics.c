@@ -1,6 +1,7 @@
 #include "self_metrics.h"
 
 #include "clock.h"
+#include "json_number.h"
 
 static void add_u64(json_object *obj, const char *key, uint64_t value)
 {
@@ -16,12 +17,12 @@ static json_object *plugin_entry(const struct plugin_report *report)
 		return NULL;
 	json_object_object_add(entry, "name", json_object_new_string(report->name));
 	json_object_object_add(entry, "version", json_object_new_string(report->version));
-	json_object_object_add(entry, "state", json_object_new_string(st->state));
+	json_object_object_add(entry, "state", json_object_new_string(runner_state_name(st->state)));
 	add_u64(entry, "runs", st->runs);
 	add_u64(entry, "failures", st->failures);
 	add_u64(entry, "consecutive_failures", st->consecutive_failures);
 	add_u64(entry, "overruns", st->overruns);
-	json_object_object_add(entry, "last_duration_ms", json_object_new_double(st->last_duration_ms));
+	json_object_object_add(entry, "last_duration_ms", json_number_new_double(st->last_duration_ms));
 	add_u64(entry, "records_emitted", st->records_emitted);
 	add_u64(entry, "records_dropped", st->records_dropped);
 	add_u64(entry, "records_invalid", st->records_invalid);
@@ -45,7 +46,7 @@ json_object *self_metrics_record(const struct collector_totals *totals,
 	json_object_object_add(record, "type", json_object_new_string("collector"));
 	json_object_object_add(record, "plugin", json_object_new_string("collector"));
 	json_object_object_add(record, "timestamp", json_object_new_string(stamp));
-	json_object_object_add(record, "uptime_s", json_object_new_double(totals->uptime_s));
+	json_object_object_add(record, "uptime_s", json_number_new_double(totals->uptime_s));
 	add_u64(record, "payloads_delivered", totals->payloads_delivered);
 	add_u64(record, "delivery_failures", totals->delivery_failures);
 	add_u64(record, "records_dropped_queue", totals->records_dropped_queue);
@@ -53,6 +54,7 @@ json_object *self_metrics_record(const struct collector_totals *totals,
 	add_u64(record, "plugins_missing", totals->plugins_missing);
 	add_u64(record, "reloads", totals->reloads);
 	add_u64(record, "reload_failures", totals->reload_failures);
+	add_u64(record, "plugins_abandoned", totals->plugins_abandoned);
 	for (size_t i = 0; i < n_reports; i++)
 		json_object_array_add(plugins, plugin_entry(&reports[i]));
 	json_object_object_add(record, "plugins", plugins);

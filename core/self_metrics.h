@@ -22,6 +22,7 @@ struct collector_totals {
 	uint64_t plugins_missing;
 	uint64_t reloads;
 	uint64_t reload_failures;
+	uint64_t plugins_abandoned;       /* stuck past their deadline at a stop */
 };
 
 /* What one plugin instance reports: a running one, or one stopped since. */

@@ -1,6 +1,7 @@
 #include "state_store.h"
 
 #include <ctype.h>
+#include <sys/file.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "log.h"
 
 static char *read_small_file(const char *dir, const char *name, size_t max)
@@ -68,35 +70,6 @@ int state_read_seq(const char *dir, uint64_t *seq)
 	return rc;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 int state_write_file(const char *dir, const char *name, const void *data, size_t len,
 		     unsigned mode)
 {
@@ -109,25 +82,64 @@ int state_write_file(const char *dir, const char *name, const void *data, size_t
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		goto out;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		unlink(tmp);
-		goto out;
+	rc = durable_write(fd, data, len) == 0 && fsync(fd) == 0 ? 0 : -1;
+	saved = errno;
+	if (close(fd) < 0 && rc == 0) {
+		rc = -1;
+		saved = errno;
 	}
 	fd = -1;
-	if (rename(tmp, final) < 0) {
+	if (rc == 0 && rename(tmp, final) < 0) {
+		rc = -1;
+		saved = errno;
+	}
+	if (rc < 0) {
 		unlink(tmp);
+		errno = saved;
 		goto out;
 	}
-	rc = fsync_dir(dir);
+	rc = durable_sync_dir(dir);
 out:
 	saved = errno;
-	if (fd >= 0)
-		close(fd);
 	free(tmp);
 	free(final);
 	errno = saved;
 	return rc;
+}
+
+static long read_holder_pid(int fd)
+{
+	char text[32] = { 0 };
+	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+
+	return n > 0 ? strtol(text, NULL, 10) : 0;
+}
+
+int state_lock(const char *dir, long *holder)
+{
+	char *path, pid[32];
+	int fd, len;
+
+	*holder = 0;
+	if (asprintf(&path, "%s/.lock", dir) < 0)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(path);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int saved = errno;
+
+		*holder = read_holder_pid(fd);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	/* The descriptor stays open, and the lock held, until exit. */
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) != len)
+		log_msg(LOG_LVL_DEBUG, "%s/.lock: cannot record the pid", dir);
+	return 0;
 }
 
 int state_write_seq(const char *dir, uint64_t seq)

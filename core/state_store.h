@@ -28,6 +28,14 @@ int state_write_seq(const char *dir, uint64_t seq);
 char *state_read_collector_id(const char *dir);
 
 /*
+ * state_lock - take the exclusive lock on dir (dir/.lock), held until the
+ * process exits.  Returns 0; -1 with errno EWOULDBLOCK when another process
+ * holds it (*holder then gets its pid, or 0 if unknown); -1 with another
+ * errno on failure.
+ */
+int state_lock(const char *dir, long *holder);
+
+/*
  * state_write_file - write `len` bytes to dir/name atomically with `mode`.
  * Returns 0, or -1 with errno set.
  */

@@ -52,6 +52,8 @@ static int sleepy_collect(void *state, struct pga_emitter *em)
 	struct sleepy_state *st = state;
 
 	st->cycle++;
+	/* Tests wait for this line to know the plugin is inside collect. */
+	st->host->log(st->ctx, PGA_LOG_INFO, "cycle %lld: sleeping", (long long)st->cycle);
 	sleep_ms(st->host->config_int(st->ctx, "sleep_ms"));
 	st->host->record_begin(em, "test_sleepy");
 	st->host->set_int64(em, "cycle", st->cycle);

@@ -188,7 +188,16 @@ static void test_invalid_values_are_refused_with_their_line(void **state)
 
 	write_main(f, "plugin p {\n  interval = 0\n}\n");
 	assert_null(load_quietly(f->main_path, &log));
-	assert_non_null(strstr(log, "collector.conf:5: option 'interval' must be at least 1 (got 0)"));
+	assert_non_null(strstr(log, "collector.conf:5: option 'interval' must be from 1 to 604800 seconds (got 0)"));
+	free(log);
+
+	/* Beyond a week, nanosecond arithmetic could overflow: refused. */
+	write_main(f, "collector {\n  push_interval = 18446744074\n}\n");
+	assert_null(load_quietly(f->main_path, &log));
+	free(log);
+	write_main(f, "collector {\n  push_interval = 604801\n}\n");
+	assert_null(load_quietly(f->main_path, &log));
+	assert_non_null(strstr(log, "option 'push_interval' must be from 1 to 604800 seconds"));
 	free(log);
 }
 

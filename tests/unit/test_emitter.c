@@ -621,6 +621,48 @@ static void test_invalid_record_types_are_rejected(void **state)
 	json_object_put(records);
 }
 
+static void test_collector_record_type_is_reserved(void **state)
+{
+	struct fixture *fx = *state;
+	struct emitter_cycle_stats stats;
+	json_object *records;
+
+	assert_int_equal(fx->host.record_begin(fx->em, "collector"), PGA_EINVAL);
+	assert_int_equal(fx->host.record_end(fx->em), PGA_EINVAL);
+	emit_good_record(fx, 0);
+	records = end_cycle_parsed(fx, &stats);
+	assert_only_good_records(records, 1);
+	assert_int_equal(stats.records_invalid, 1);
+	assert_non_null(strstr(stats.first_error, "reserved for the host"));
+	json_object_put(records);
+}
+
+static void test_record_timestamp_sets_the_event_time(void **state)
+{
+	struct fixture *fx = *state;
+	json_object *records;
+
+	/* 2021-03-04T05:06:07.089Z */
+	assert_int_equal(fx->host.record_begin(fx->em, "event"), PGA_OK);
+	assert_int_equal(fx->host.record_timestamp(fx->em, 1614834367089123456LL), PGA_OK);
+	assert_int_equal(fx->host.record_end(fx->em), PGA_OK);
+	records = end_cycle_parsed(fx, NULL);
+	assert_string_equal(json_object_get_string(member(json_object_array_get_idx(records, 0),
+							  "timestamp")),
+			    "2021-03-04T05:06:07.089Z");
+	json_object_put(records);
+}
+
+static int misuse_negative_timestamp(struct fixture *fx)
+{
+	return fx->host.record_timestamp(fx->em, -1);
+}
+
+static void test_record_timestamp_before_1970_is_misuse(void **state)
+{
+	check_misuse(state, misuse_negative_timestamp, "record \"bad\": record_timestamp(-1): before 1970");
+}
+
 /* ---- misuse at record boundaries ---- */
 
 static void test_record_end_with_open_container_drops_record(void **state)
@@ -897,6 +939,7 @@ static void test_install_sets_only_emitter_members(void **state)
 	assert_null(host.monotonic_ns);
 	assert_non_null(host.record_begin);
 	assert_non_null(host.record_end);
+	assert_non_null(host.record_timestamp);
 	assert_non_null(host.object_begin);
 	assert_non_null(host.object_end);
 	assert_non_null(host.array_begin);
@@ -971,6 +1014,9 @@ int main(void)
 		T(test_cycles_do_not_share_records),
 		T(test_begin_cycle_discards_unended_cycle),
 		T(test_end_cycle_without_stats),
+		cmocka_unit_test_setup_teardown(test_collector_record_type_is_reserved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_timestamp_sets_the_event_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_timestamp_before_1970_is_misuse, setup, teardown),
 		cmocka_unit_test(test_create_and_destroy_edge_cases),
 		cmocka_unit_test(test_install_sets_only_emitter_members),
 	};

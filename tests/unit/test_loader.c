@@ -95,6 +95,12 @@ static void test_major_in_descriptor(void **state)
 	expect_rejected("abi_major_mismatch", "ABI major mismatch; the descriptor says ABI 2.x");
 }
 
+static void test_major_is_checked_before_anything_else(void **state)
+{
+	(void)state;
+	expect_rejected("abi_major_first", "ABI major mismatch; the descriptor says ABI 7.x");
+}
+
 static void test_newer_minor_with_unknown_fields_set(void **state)
 {
 	(void)state;
@@ -202,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_missing_entry_symbol),
 		cmocka_unit_test(test_other_major_entry_symbol),
 		cmocka_unit_test(test_major_in_descriptor),
+		cmocka_unit_test(test_major_is_checked_before_anything_else),
 		cmocka_unit_test(test_newer_minor_with_unknown_fields_set),
 		cmocka_unit_test(test_newer_minor_with_zero_tail_loads),
 		cmocka_unit_test(test_descriptor_too_small),

@@ -22,10 +22,18 @@
  *     the other it may read.  The offsets below are pinned with
  *     _Static_assert; a change that moves one does not compile.
  *
- * Threading: init, collect and shutdown of one plugin instance are never
- * called concurrently with each other, but different plugins run on
- * different threads (and may later run in separate processes).  Keep all
- * mutable data in the state that init returns; never in globals.
+ * Threading: init, collect and shutdown of one plugin instance run on one
+ * thread of its own, one call at a time; different plugins run on different
+ * threads (and may later run in separate processes).  After a
+ * reconfiguration the new instance starts once the old one has returned from
+ * shutdown; the exception is an instance abandoned because it hung past its
+ * deadline, which may still be inside collect (it is never called again).
+ * Keep all mutable data in the state that init returns; never in globals.
+ *
+ * C++: the header compiles as C++ too.  With C++20 designated initializers,
+ * name the PGA_PLUGIN_DEFINE() fields in declaration order
+ * (default_interval, name, version, description, options, init, collect,
+ * shutdown).
  *
  * Data path: the emitter (the pga_host set_* and *_begin/_end functions) is
  * the only way to hand data to the host.  It never exposes a JSON, config,
@@ -34,6 +42,7 @@
 #ifndef PGANALYTICS_PLUGIN_H
 #define PGANALYTICS_PLUGIN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,8 +90,8 @@ enum pga_option_type {
  * One configuration key a plugin accepts inside its `plugin NAME { }`
  * section.  The host builds the config schema from the table, rejects keys
  * that are not declared (naming file and line) and type-checks the values.
- * The keys enabled, interval, timeout belong to the host and must not be
- * declared.
+ * The keys enabled, interval, timeout and path belong to the host and
+ * must not be declared.
  *
  * name          [a-z][a-z0-9_]*
  * type          enum pga_option_type
@@ -109,7 +118,8 @@ struct pga_host;
  * live as long as the shared object (the host never unloads a plugin that
  * has run).
  *
- * name             [a-z0-9_]+, unique among loaded plugins; it is the title
+ * name             [a-z0-9_]+, at most 63 characters, not "collector",
+ *                  unique among loaded plugins; it is the title
  *                  of the plugin's config section and prefixes its log lines.
  * version          the plugin's own version, free text.
  * description      one line.
@@ -117,7 +127,9 @@ struct pga_host;
  *                  is NULL; may be NULL when there are none.
  * option_size      sizeof(struct pga_option) as the plugin was compiled.
  * default_interval seconds between collect calls when the config does not
- *                  say; 0 means the host default (60).
+ *                  say; 0 means the host default (60).  init and collect
+ *                  must return within the section's timeout (default: the
+ *                  interval).
  *
  * init(host, ctx, &state)  Optional.  Called once before the first collect
  *     and again after each reconfiguration (preceded by shutdown).  `host`
@@ -136,12 +148,12 @@ struct pga_plugin {
 	uint32_t struct_size;
 	uint16_t abi_major;
 	uint16_t abi_minor;
+	uint32_t option_size;
+	uint32_t default_interval;
 	const char *name;
 	const char *version;
 	const char *description;
 	const struct pga_option *options;
-	uint32_t option_size;
-	uint32_t default_interval;
 	int (*init)(const struct pga_host *host, struct pga_ctx *ctx, void **state);
 	int (*collect)(void *state, struct pga_emitter *emitter);
 	void (*shutdown)(void *state);
@@ -169,6 +181,9 @@ struct pga_host {
 	 */
 	void (*log)(struct pga_ctx *ctx, int level, const char *fmt, ...)
 		PGA_PRINTF(3, 4);
+	/* vlog - log with a va_list, for wrapping another library's logger. */
+	void (*vlog)(struct pga_ctx *ctx, int level, const char *fmt, va_list ap)
+		PGA_PRINTF(3, 0);
 
 	/*
 	 * config_* - the value of a declared option: what the configuration
@@ -196,8 +211,9 @@ struct pga_host {
 	 *     array_end(em);
 	 *     record_end(em);
 	 *
-	 * type is [a-z0-9_]+.  The host adds "type", "plugin" and "timestamp"
-	 * to every record; those keys are reserved.  Inside an object every
+	 * type is [a-z0-9_]+ other than "collector" (the host's own record).
+	 * The host adds "type", "plugin" and "timestamp" to every record;
+	 * those keys are reserved.  Inside an object every
 	 * value needs a unique key; inside an array key must be NULL.
 	 * Strings must be valid UTF-8; doubles must be finite.  Objects and
 	 * arrays nest at most 32 levels below the record; a key or string is
@@ -216,6 +232,13 @@ struct pga_host {
 	 */
 	int (*record_begin)(struct pga_emitter *em, const char *type);
 	int (*record_end)(struct pga_emitter *em);
+	/*
+	 * record_timestamp - set the open record's "timestamp" to when the
+	 * event happened, in nanoseconds since 1970-01-01 UTC (a log line's
+	 * own time, say).  Without it the timestamp is when record_begin was
+	 * called.  A negative time is misuse.
+	 */
+	int (*record_timestamp)(struct pga_emitter *em, int64_t unix_ns);
 	int (*object_begin)(struct pga_emitter *em, const char *key);
 	int (*object_end)(struct pga_emitter *em);
 	int (*array_begin)(struct pga_emitter *em, const char *key);
@@ -235,11 +258,11 @@ struct pga_host {
 	uint64_t (*monotonic_ns)(struct pga_ctx *ctx);
 	/*
 	 * deadline_ns - the monotonic time (as monotonic_ns) at which the
-	 * current collect overruns; 0 outside collect.  Use it to bound
+	 * current init or collect overruns; 0 outside them.  Use it to bound
 	 * network or database waits.
 	 */
 	uint64_t (*deadline_ns)(struct pga_ctx *ctx);
-	/* deadline_exceeded - nonzero once the current collect has overrun. */
+	/* deadline_exceeded - nonzero once the current init or collect has overrun. */
 	int (*deadline_exceeded)(struct pga_ctx *ctx);
 	/*
 	 * state_dir - absolute path of a directory (mode 0700) private to this
@@ -290,36 +313,39 @@ typedef const struct pga_plugin *(*pga_plugin_entry_fn)(void);
  * Pinned layout of ABI 1.0.  These hold on every platform the collector
  * supports (ILP32 and LP64).  If one fails, the change broke the ABI.
  */
+#ifdef __cplusplus
+#define PGA_STATIC_ASSERT_(cond, msg) static_assert(cond, msg)
+#else
+#define PGA_STATIC_ASSERT_(cond, msg) _Static_assert(cond, msg)
+#endif
 #define PGA_PTR_ (sizeof(void *))
-_Static_assert(offsetof(struct pga_plugin, struct_size) == 0, "ABI 1.0");
-_Static_assert(offsetof(struct pga_plugin, abi_major) == 4, "ABI 1.0");
-_Static_assert(offsetof(struct pga_plugin, abi_minor) == 6, "ABI 1.0");
-_Static_assert(offsetof(struct pga_plugin, name) == 8, "ABI 1.0");
-_Static_assert(offsetof(struct pga_plugin, options) == 8 + 3 * PGA_PTR_,
+PGA_STATIC_ASSERT_(offsetof(struct pga_plugin, struct_size) == 0, "ABI 1.0");
+PGA_STATIC_ASSERT_(offsetof(struct pga_plugin, abi_major) == 4, "ABI 1.0");
+PGA_STATIC_ASSERT_(offsetof(struct pga_plugin, abi_minor) == 6, "ABI 1.0");
+PGA_STATIC_ASSERT_(offsetof(struct pga_plugin, option_size) == 8, "ABI 1.0");
+PGA_STATIC_ASSERT_(offsetof(struct pga_plugin, default_interval) == 12, "ABI 1.0");
+PGA_STATIC_ASSERT_(offsetof(struct pga_plugin, name) == 16, "ABI 1.0");
+PGA_STATIC_ASSERT_(offsetof(struct pga_plugin, options) == 16 + 3 * PGA_PTR_,
 	       "ABI 1.0");
-_Static_assert(offsetof(struct pga_plugin, option_size) == 8 + 4 * PGA_PTR_,
+PGA_STATIC_ASSERT_(offsetof(struct pga_plugin, init) == 16 + 4 * PGA_PTR_,
 	       "ABI 1.0");
-_Static_assert(offsetof(struct pga_plugin, default_interval) ==
-		       12 + 4 * PGA_PTR_,
+PGA_STATIC_ASSERT_(offsetof(struct pga_plugin, shutdown) == 16 + 6 * PGA_PTR_,
 	       "ABI 1.0");
-_Static_assert(offsetof(struct pga_plugin, init) == 16 + 4 * PGA_PTR_,
+PGA_STATIC_ASSERT_(sizeof(struct pga_plugin) == 16 + 7 * PGA_PTR_, "ABI 1.0");
+PGA_STATIC_ASSERT_(offsetof(struct pga_option, type) == PGA_PTR_, "ABI 1.0");
+PGA_STATIC_ASSERT_(sizeof(struct pga_option) == 4 * PGA_PTR_, "ABI 1.0");
+PGA_STATIC_ASSERT_(offsetof(struct pga_host, log) == 8, "ABI 1.0");
+PGA_STATIC_ASSERT_(offsetof(struct pga_host, config_string) == 8 + 2 * PGA_PTR_,
 	       "ABI 1.0");
-_Static_assert(offsetof(struct pga_plugin, shutdown) == 16 + 6 * PGA_PTR_,
+PGA_STATIC_ASSERT_(offsetof(struct pga_host, record_begin) == 8 + 8 * PGA_PTR_,
 	       "ABI 1.0");
-_Static_assert(sizeof(struct pga_plugin) == 16 + 7 * PGA_PTR_, "ABI 1.0");
-_Static_assert(offsetof(struct pga_option, type) == PGA_PTR_, "ABI 1.0");
-_Static_assert(sizeof(struct pga_option) == 4 * PGA_PTR_, "ABI 1.0");
-_Static_assert(offsetof(struct pga_host, log) == 8, "ABI 1.0");
-_Static_assert(offsetof(struct pga_host, config_string) == 8 + PGA_PTR_,
+PGA_STATIC_ASSERT_(offsetof(struct pga_host, set_int64) == 8 + 15 * PGA_PTR_,
 	       "ABI 1.0");
-_Static_assert(offsetof(struct pga_host, record_begin) == 8 + 7 * PGA_PTR_,
+PGA_STATIC_ASSERT_(offsetof(struct pga_host, monotonic_ns) == 8 + 22 * PGA_PTR_,
 	       "ABI 1.0");
-_Static_assert(offsetof(struct pga_host, set_int64) == 8 + 13 * PGA_PTR_,
-	       "ABI 1.0");
-_Static_assert(offsetof(struct pga_host, monotonic_ns) == 8 + 20 * PGA_PTR_,
-	       "ABI 1.0");
-_Static_assert(sizeof(struct pga_host) == 8 + 24 * PGA_PTR_, "ABI 1.0");
+PGA_STATIC_ASSERT_(sizeof(struct pga_host) == 8 + 26 * PGA_PTR_, "ABI 1.0");
 #undef PGA_PTR_
+#undef PGA_STATIC_ASSERT_
 
 #ifdef __cplusplus
 }
