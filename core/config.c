@@ -21,6 +21,7 @@ struct config_file {
 	size_t len;
 	struct section_span *spans;
 	size_t n_spans;
+	int stopped_line;       /* where the section scan gave up, else 0 */
 };
 
 static const char *const host_plugin_keys[] = { "enabled", "interval", "timeout", "path" };
@@ -184,7 +185,8 @@ static int add_config_file(struct config *cfg, const char *path)
 	memset(file, 0, sizeof(*file));
 	file->path = strdup(path);
 	if (!file->path || read_text_file(path, &file->text, &file->len) < 0 ||
-	    config_find_sections(file->text, file->len, &file->spans, &file->n_spans) < 0) {
+	    config_find_sections(file->text, file->len, &file->spans, &file->n_spans,
+				 &file->stopped_line) < 0) {
 		free(file->path);
 		free(file->text);
 		return -1;
@@ -392,6 +394,15 @@ static int parse_core_sections(struct config *cfg, const struct config_file *fil
 	free(text);
 	if (!parsed)
 		return -1;
+	/* libconfuse accepted what the section scanner could not split. */
+	if (file->stopped_line) {
+		log_msg(LOG_LVL_ERROR,
+			"%s:%d: cannot tell where this top-level statement ends; write sections as "
+			"NAME [TITLE] { ... } and options as KEY = VALUE",
+			file->path, file->stopped_line);
+		cfg_free(parsed);
+		return -1;
+	}
 	rc = merge_collector(&cfg->collector, cfg_getsec(parsed, "collector")) |
 	     merge_backend(&cfg->backend, cfg_getsec(parsed, "backend"));
 	cfg_free(parsed);

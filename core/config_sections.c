@@ -203,20 +203,23 @@ static bool scan_statement(struct scanner *s, const struct token *first,
 }
 
 int config_find_sections(const char *text, size_t len,
-			 struct section_span **spans, size_t *n_spans)
+			 struct section_span **spans, size_t *n_spans, int *stopped_line)
 {
 	struct scanner s = { text, len, 0, 1 };
 	int oom = 0;
 
 	*spans = NULL;
 	*n_spans = 0;
+	*stopped_line = 0;
 	for (;;) {
 		struct token tok = next_token(&s);
 
-		if (tok.kind != TOK_WORD)
+		if (tok.kind == TOK_END)
 			break;
-		if (!scan_statement(&s, &tok, spans, n_spans, &oom))
+		if (tok.kind != TOK_WORD || !scan_statement(&s, &tok, spans, n_spans, &oom)) {
+			*stopped_line = tok.line;
 			break;
+		}
 	}
 	if (oom) {
 		config_free_sections(*spans, *n_spans);

@@ -23,13 +23,14 @@ struct section_span {
 /*
  * config_find_sections - list the top-level sections of text[0..len).
  * Comments (#, //, / * * /) and quoted strings are skipped; a top-level
- * `key = value` or `key = {list}` is not a section.  Text that does not
- * scan (an unterminated string or section) ends the list early: libconfuse
- * reports the syntax error itself.  *spans is malloc'd; free it with
+ * `key = value`, `key = {list}` or `func(...)` is not a section.  Text
+ * that does not scan (an unterminated string or section, syntax this
+ * scanner does not know) ends the list early; *stopped_line is then the
+ * line where scanning stopped, else 0.  *spans is malloc'd; free it with
  * config_free_sections().  Returns 0, or -1 on out of memory.
  */
 int config_find_sections(const char *text, size_t len,
-			 struct section_span **spans, size_t *n_spans);
+			 struct section_span **spans, size_t *n_spans, int *stopped_line);
 
 /* config_free_sections - free what config_find_sections() returned. */
 void config_free_sections(struct section_span *spans, size_t n_spans);

@@ -415,10 +415,12 @@ static void test_section_scanner_skips_strings_comments_and_lists(void **state)
 		"plugin 'quoted' {\n  k = 'it''s'\n}\n"
 		"plugin real { nested { a = 1 } // }\n}\n";
 	struct section_span *spans;
+	int stopped;
 	size_t n;
 
 	(void)state;
-	assert_int_equal(config_find_sections(text, strlen(text), &spans, &n), 0);
+	assert_int_equal(config_find_sections(text, strlen(text), &spans, &n, &stopped), 0);
+	assert_int_equal(stopped, 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(spans[0].name, "collector");
 	assert_null(spans[0].title);
@@ -428,6 +430,20 @@ static void test_section_scanner_skips_strings_comments_and_lists(void **state)
 	assert_string_equal(spans[2].title, "real");
 	assert_int_equal(spans[2].line, 9);
 	assert_int_equal(text[spans[2].end - 1], '}');
+	config_free_sections(spans, n);
+}
+
+static void test_section_scanner_reports_where_it_stopped(void **state)
+{
+	const char *text = "plugin a {\n}\nwhat is this\nplugin b {\n}\n";
+	struct section_span *spans;
+	int stopped;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(config_find_sections(text, strlen(text), &spans, &n, &stopped), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(stopped, 3);
 	config_free_sections(spans, n);
 }
 
@@ -459,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_option_table_checks),
 		cmocka_unit_test_setup_teardown(test_section_copy_and_equality, setup, teardown),
 		cmocka_unit_test(test_section_scanner_skips_strings_comments_and_lists),
+		cmocka_unit_test(test_section_scanner_reports_where_it_stopped),
 		cmocka_unit_test(test_blanking_keeps_newlines),
 	};
 
