@@ -117,10 +117,26 @@ static int prepare_state_dir(struct collector *c)
 
 /* ---- output ------------------------------------------------------------- */
 
-static int open_output(struct collector *c, const char *destination)
+static struct delivery_settings delivery_settings_of(const struct collector *c,
+						      const struct config *cfg)
 {
+	struct delivery_settings s = {
+		.backend = &cfg->backend,
+		.state_dir = c->state_dir,
+		.hostname = c->hostname,
+		.configured_id = cfg->collector.id,
+		.push_interval_s = cfg->collector.push_interval,
+	};
+
+	return s;
+}
+
+static int open_output(struct collector *c, const struct config *cfg, const char *destination)
+{
+	struct delivery_settings backend = delivery_settings_of(c, cfg);
 	char err[512];
-	struct output *out = output_open(destination, err, sizeof(err));
+	struct output *out = output_open(destination, &backend, err, sizeof(err));
+	uint64_t min_next;
 	char *copy;
 
 	if (!out) {
@@ -136,7 +152,26 @@ static int open_output(struct collector *c, const char *destination)
 	free(c->output_destination);
 	c->output = out;
 	c->output_destination = copy;
+	/* Batches still spooled keep their numbers: never hand one out twice. */
+	min_next = output_min_next_seq(out);
+	if (c->seq + 1 < min_next)
+		c->seq = min_next - 1;
 	return 0;
+}
+
+/*
+ * The id in the envelope: the one the backend knows us by when delivering
+ * to it (registered, or collector.id with hmac auth), else collector.id,
+ * else the one stored at registration.
+ */
+static void refresh_collector_id(struct collector *c)
+{
+	char *registered = output_collector_id(c->output);
+
+	if (!registered)
+		return;
+	free(c->collector_id);
+	c->collector_id = registered;
 }
 
 /* ---- payloads --------------------------------------------------------------- */
@@ -159,8 +194,11 @@ static json_object *build_payload(struct collector *c, uint64_t seq)
 	reports = runner_set_reports(&c->runners, &n_reports);
 	self = self_metrics_record(&c->totals, reports, n_reports, &h.created);
 	free(reports);
-	if (self)
+	if (self) {
+		output_health(c->output, self);
 		json_object_array_add(records, self);
+	}
+	refresh_collector_id(c);
 	h.collector_id = c->collector_id;
 	h.hostname = c->hostname;
 	h.version = PGA_VERSION;
@@ -264,7 +302,7 @@ static int load_everything(struct collector *c)
 		return EXIT_INVALID;
 	}
 	if (prepare_state_dir(c) < 0 || prepare_identity(c) < 0 ||
-	    open_output(c, wanted_destination(c, c->cfg)) < 0) {
+	    open_output(c, c->cfg, wanted_destination(c, c->cfg)) < 0) {
 		plugin_set_clear(&set);
 		return EXIT_RUNTIME;
 	}
@@ -293,7 +331,9 @@ static void reload(struct collector *c)
 	if (!fresh || plugin_set_prepare(fresh, &c->registry, &set) < 0 || set.n_config_errors)
 		goto refused;
 	destination = wanted_destination(c, fresh);
-	if (strcmp(destination, c->output_destination) != 0 && open_output(c, destination) < 0)
+	if ((strcmp(destination, c->output_destination) != 0 ||
+	     !backend_settings_equal(&fresh->backend, &c->cfg->backend)) &&
+	    open_output(c, fresh, destination) < 0)
 		goto refused;
 	if (strcmp(fresh->collector.state_dir, c->state_dir) != 0)
 		log_msg(LOG_LVL_WARNING, "collector.state_dir changed to %s; it takes effect at the next restart",
@@ -472,6 +512,34 @@ int collector_run(const struct collector_options *opts)
 	if (rc == EXIT_OK)
 		rc = opts->once ? once_cycle(&c, &handled) : daemon_loop(&c, &handled);
 	collector_free(&c, &handled);
+	return rc;
+}
+
+int collector_register(const char *config_path)
+{
+	struct collector_options opts = { .config_path = config_path, .once = true };
+	struct collector c = { .opts = &opts };
+	struct delivery_settings backend;
+	char err[512];
+	int rc = EXIT_RUNTIME;
+
+	c.cfg = config_load(config_path);
+	if (!c.cfg)
+		return EXIT_INVALID;
+	if (durable_make_private_dir(c.cfg->collector.state_dir) < 0) {
+		log_msg(LOG_LVL_ERROR, "state_dir \"%s\": cannot create it: %s",
+			c.cfg->collector.state_dir, strerror(errno));
+	} else if ((c.state_dir = strdup(c.cfg->collector.state_dir)) && prepare_identity(&c) == 0) {
+		backend = delivery_settings_of(&c, c.cfg);
+		if (delivery_register(&backend, err, sizeof(err)) == 0)
+			rc = EXIT_OK;
+		else
+			log_msg(LOG_LVL_ERROR, "backend %s: %s", c.cfg->backend.url, err);
+	}
+	free(c.state_dir);
+	free(c.hostname);
+	free(c.collector_id);
+	config_free(c.cfg);
 	return rc;
 }
 

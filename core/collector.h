@@ -27,6 +27,13 @@ struct collector_options {
 int collector_run(const struct collector_options *opts);
 
 /*
+ * collector_register - register with the backend now and store the
+ * credentials in state_dir (--register).  Returns EXIT_OK, EXIT_INVALID
+ * (configuration) or EXIT_RUNTIME (the backend refused or is unreachable).
+ */
+int collector_register(const char *config_path);
+
+/*
  * collector_check_config - validate the configuration and load (without
  * init) every enabled plugin.  Prints "configuration OK" on success.
  * Returns EXIT_OK or EXIT_INVALID.

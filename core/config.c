@@ -936,6 +936,16 @@ static bool values_equal(const struct option_value *a, const struct option_value
 	return true;
 }
 
+bool backend_settings_equal(const struct backend_settings *a, const struct backend_settings *b)
+{
+	return strings_equal(a->url, b->url) && strings_equal(a->ca_file, b->ca_file) &&
+	       strings_equal(a->client_cert, b->client_cert) &&
+	       strings_equal(a->client_key, b->client_key) && strings_equal(a->auth, b->auth) &&
+	       strings_equal(a->secret_file, b->secret_file) &&
+	       strings_equal(a->registration_secret_file, b->registration_secret_file) &&
+	       a->timeout == b->timeout && a->spool_max_mb == b->spool_max_mb;
+}
+
 bool plugin_sections_equal(const struct plugin_section *a, const struct plugin_section *b)
 {
 	if (!strings_equal(a->name, b->name) || a->enabled != b->enabled ||

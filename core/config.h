@@ -140,6 +140,9 @@ int plugin_section_copy(struct plugin_section *dst, const struct plugin_section 
 /* plugin_section_clear - free what a section owns and zero it. */
 void plugin_section_clear(struct plugin_section *section);
 
+/* backend_settings_equal - true when a and b configure delivery alike. */
+bool backend_settings_equal(const struct backend_settings *a, const struct backend_settings *b);
+
 /* config_free - free everything config_load() returned; NULL is fine. */
 void config_free(struct config *cfg);
 

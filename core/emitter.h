@@ -95,7 +95,7 @@ int emitter_set_stringn(struct pga_emitter *em, const char *key, const char *val
 int emitter_set_null(struct pga_emitter *em, const char *key);
 
 /*
- * emitter_install - point the 13 emitter members of `host` (record_begin
+ * emitter_install - point the 14 emitter members of `host` (record_begin
  * through set_null) at this implementation.  Leaves every other member as
  * it is.
  */

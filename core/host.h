@@ -17,7 +17,7 @@ struct pga_ctx {
 	const char *name;                      /* the plugin's name */
 	const struct plugin_section *section;  /* bound options */
 	const char *state_dir;                 /* state_dir/plugins/NAME */
-	uint64_t deadline_ns;                  /* of the running collect, else 0 */
+	uint64_t deadline_ns;                  /* of the running init or collect, else 0 */
 };
 
 /* host_vtable - the one, constant vtable every plugin receives. */

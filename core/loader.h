@@ -20,7 +20,7 @@
 struct plugin_image {
 	char *path;
 	dev_t dev;                     /* identity of the file loaded, so that a */
-	ino_t ino;                     /* replaced file (an upgrade) is loaded anew */
+	ino_t ino;                     /* replaced file (an upgrade) can be told */
 	void *handle;
 	struct pga_plugin desc;        /* host-sized copy; absent fields are zero */
 	struct pga_option *options;    /* host-sized copies of the option table */

@@ -8,11 +8,14 @@
 
 #include <pganalytics/plugin.h>
 
+#include "backend_client.h"
 #include "collector.h"
 #include "inspect.h"
 #include "log.h"
 
-enum command { CMD_RUN, CMD_CHECK_CONFIG, CMD_LIST_PLUGINS, CMD_CHECK_PLUGIN, CMD_VERSION, CMD_HELP };
+enum command {
+	CMD_RUN, CMD_CHECK_CONFIG, CMD_LIST_PLUGINS, CMD_CHECK_PLUGIN, CMD_REGISTER, CMD_VERSION, CMD_HELP
+};
 
 struct cli {
 	enum command command;
@@ -31,12 +34,14 @@ static void print_usage(FILE *out)
 		"                           (default %s)\n"
 		"      --once               run every enabled plugin once, deliver one payload, exit\n"
 		"  -o, --output DEST        deliver to DEST instead of backend.url:\n"
+		"                             https://HOST       the backend (spooled, TLS 1.3, mTLS)\n"
 		"                             -                  readable JSON on standard output\n"
 		"                             file:///PATH       one JSON payload per line, appended\n"
 		"                             file:///PATH.gz    one gzip member per payload, appended\n"
 		"      --check-config       validate the configuration and the enabled plugins, exit\n"
 		"      --list-plugins       list installed plugins: name, version, ABI, enabled, path\n"
 		"      --check-plugin FILE  tell whether FILE.so would be accepted as a plugin, exit\n"
+		"      --register           register with the backend, store the credentials, exit\n"
 		"  -f, --foreground         log to standard error instead of syslog\n"
 		"  -v, --version            print the version and the plugin ABI, exit\n"
 		"  -h, --help               print this help, exit\n"
@@ -48,7 +53,7 @@ static void print_usage(FILE *out)
 		"  0  success\n"
 		"  1  invalid configuration, or a rejected plugin (--check-config, --check-plugin)\n"
 		"  2  usage error\n"
-		"  3  runtime failure (output, state directory)\n",
+		"  3  runtime failure (output, state directory, backend refused registration)\n",
 		PGA_DEFAULT_CONFIG);
 }
 
@@ -62,7 +67,7 @@ static int set_command(struct cli *cli, enum command command)
 {
 	if (cli->command != CMD_RUN && cli->command != command) {
 		fprintf(stderr, "pganalytics-collector: --check-config, --list-plugins, "
-				"--check-plugin, --version and --help exclude each other\n");
+				"--check-plugin, --register, --version and --help exclude each other\n");
 		return -1;
 	}
 	cli->command = command;
@@ -72,7 +77,7 @@ static int set_command(struct cli *cli, enum command command)
 /* Returns 0, or -1 after printing a usage error. */
 static int parse_args(int argc, char **argv, struct cli *cli)
 {
-	enum { OPT_ONCE = 256, OPT_CHECK_CONFIG, OPT_LIST_PLUGINS, OPT_CHECK_PLUGIN };
+	enum { OPT_ONCE = 256, OPT_CHECK_CONFIG, OPT_LIST_PLUGINS, OPT_CHECK_PLUGIN, OPT_REGISTER };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "once", no_argument, NULL, OPT_ONCE },
@@ -80,6 +85,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 		{ "list-plugins", no_argument, NULL, OPT_LIST_PLUGINS },
 		{ "check-plugin", required_argument, NULL, OPT_CHECK_PLUGIN },
+		{ "register", no_argument, NULL, OPT_REGISTER },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "version", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -100,6 +106,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			cli->plugin_file = optarg;
 			rc = set_command(cli, CMD_CHECK_PLUGIN);
 			break;
+		case OPT_REGISTER: rc = set_command(cli, CMD_REGISTER); break;
 		case 'v': rc = set_command(cli, CMD_VERSION); break;
 		case 'h': rc = set_command(cli, CMD_HELP); break;
 		default: rc = -1; break;
@@ -121,12 +128,17 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &cli) < 0)
 		return EXIT_USAGE;
 	log_open(false, LOG_LVL_INFO);
+	if (backend_global_init() < 0) {
+		fprintf(stderr, "pganalytics-collector: cannot initialise libcurl\n");
+		return EXIT_RUNTIME;
+	}
 	switch (cli.command) {
 	case CMD_HELP: print_usage(stdout); return EXIT_OK;
 	case CMD_VERSION: print_version(); return EXIT_OK;
 	case CMD_CHECK_CONFIG: return collector_check_config(cli.run.config_path);
 	case CMD_LIST_PLUGINS: return inspect_list_plugins(cli.run.config_path);
 	case CMD_CHECK_PLUGIN: return inspect_check_plugin(cli.plugin_file);
+	case CMD_REGISTER: return collector_register(cli.run.config_path);
 	default: return collector_run(&cli.run);
 	}
 }

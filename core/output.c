@@ -17,14 +17,15 @@
 
 #define FILE_SCHEME "file://"
 #define ACCEPTED_FORMS                                                     \
-	"use \"-\" (standard output), \"file:///absolute/path\" (JSON lines) " \
-	"or \"file:///absolute/path.gz\" (gzip-compressed JSON lines)"
+	"use \"https://backend\", \"-\" (standard output), \"file:///absolute/path\" " \
+	"(JSON lines) or \"file:///absolute/path.gz\" (gzip-compressed JSON lines)"
 #define GZIP_LEVEL 6
 
 enum output_kind {
 	OUTPUT_STDOUT,
 	OUTPUT_JSON_LINES,
-	OUTPUT_GZIP_LINES
+	OUTPUT_GZIP_LINES,
+	OUTPUT_BACKEND
 };
 
 struct output {
@@ -32,6 +33,7 @@ struct output {
 	int fd;              /* -1 for standard output */
 	bool regular_file;   /* only a regular file can be fsync'ed and cut back */
 	char *path;          /* NULL for standard output */
+	struct delivery *delivery;   /* OUTPUT_BACKEND */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -63,11 +65,10 @@ static void explain_unsupported(const char *destination, char *err, size_t err_l
 {
 	if (destination == NULL || destination[0] == '\0')
 		set_error(err, err_len, "output destination is empty; " ACCEPTED_FORMS);
-	else if (has_prefix_nocase(destination, "https://") ||
-		 has_prefix_nocase(destination, "http://"))
+	else if (has_prefix_nocase(destination, "http://"))
 		set_error(err, err_len,
-			  "HTTPS delivery to \"%s\" is not available in this build; "
-			  "use \"-\" or file:///path",
+			  "output destination \"%s\": plain http is refused; payloads and "
+			  "credentials only travel over https://",
 			  destination);
 	else if (has_prefix_nocase(destination, FILE_SCHEME))
 		set_error(err, err_len,
@@ -117,9 +118,35 @@ static struct output *open_file(const char *path, char *err, size_t err_len)
 	return out;
 }
 
-struct output *output_open(const char *destination, char *err, size_t err_len)
+static struct output *open_backend(const char *url, const struct delivery_settings *backend,
+				   char *err, size_t err_len)
 {
 	struct output *out;
+
+	if (!backend) {
+		set_error(err, err_len, "output destination \"%s\": no backend settings", url);
+		return NULL;
+	}
+	out = new_output(OUTPUT_BACKEND);
+	if (!out) {
+		set_error(err, err_len, "out of memory");
+		return NULL;
+	}
+	out->delivery = delivery_start(backend, err, err_len);
+	if (!out->delivery) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+struct output *output_open(const char *destination, const struct delivery_settings *backend,
+			   char *err, size_t err_len)
+{
+	struct output *out;
+
+	if (destination != NULL && has_prefix_nocase(destination, "https://"))
+		return open_backend(destination, backend, err, err_len);
 
 	if (destination != NULL && strcmp(destination, "-") == 0) {
 		out = new_output(OUTPUT_STDOUT);
@@ -248,6 +275,46 @@ static int deliver_stdout(json_object *envelope, char *err, size_t err_len)
 	return 0;
 }
 
+/* The exact bytes that will be POSTed are what the spool keeps. */
+static int deliver_backend(struct output *out, json_object *envelope, char *err, size_t err_len)
+{
+	json_object *seq = NULL;
+	unsigned char *body = NULL;
+	size_t json_len, body_len = 0;
+	const char *json = json_object_to_json_string_length(
+		envelope, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &json_len);
+	int rc;
+
+	if (!json || !json_object_object_get_ex(envelope, "seq", &seq)) {
+		set_error(err, err_len, "cannot serialize the payload");
+		return -1;
+	}
+	if (gzip_compress(json, json_len, GZIP_LEVEL, &body, &body_len) < 0) {
+		set_error(err, err_len, "cannot compress the payload");
+		return -1;
+	}
+	rc = delivery_submit(out->delivery, (uint64_t)json_object_get_uint64(seq), body, body_len,
+			     err, err_len);
+	free(body);
+	return rc;
+}
+
+uint64_t output_min_next_seq(struct output *out)
+{
+	return out && out->delivery ? delivery_max_seq(out->delivery) + 1 : 1;
+}
+
+char *output_collector_id(struct output *out)
+{
+	return out && out->delivery ? delivery_collector_id(out->delivery) : NULL;
+}
+
+void output_health(struct output *out, json_object *record)
+{
+	if (out && out->delivery)
+		delivery_health(out->delivery, record);
+}
+
 int output_deliver(struct output *out, json_object *envelope, char *err, size_t err_len)
 {
 	const char *json;
@@ -259,6 +326,8 @@ int output_deliver(struct output *out, json_object *envelope, char *err, size_t 
 	}
 	if (out->kind == OUTPUT_STDOUT)
 		return deliver_stdout(envelope, err, err_len);
+	if (out->kind == OUTPUT_BACKEND)
+		return deliver_backend(out, envelope, err, err_len);
 
 	json = json_object_to_json_string_length(
 		envelope, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
@@ -280,6 +349,7 @@ void output_close(struct output *out)
 		fflush(stdout);
 	if (out->fd >= 0)
 		close(out->fd);
+	delivery_stop(out->delivery);
 	free(out->path);
 	free(out);
 }

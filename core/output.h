@@ -1,10 +1,11 @@
 /*
- * output.h - where finished payloads go when they are not sent to the
- * backend: standard output or a local file.  This is the seam the HTTPS
- * sender plugs into later, so the interface is kept to open, deliver and
- * close.
+ * output.h - where finished payloads go: the backend, standard output or a
+ * local file.
  *
  * Destinations:
+ *   "https://host[:port]" the pgAnalytics backend: each payload is gzipped,
+ *                        spooled durably and sent by delivery.c's thread;
+ *                        delivering means "safely spooled";
  *   "-"                  readable (pretty) JSON on standard output, one
  *                        payload followed by a newline, flushed each time;
  *   "file:///abs/path"   one compact JSON payload per line, appended; each
@@ -13,8 +14,8 @@
  *   "file:///abs/p.gz"   the same lines, each written as its own gzip member
  *                        appended to the file (`gzip -dc` yields the lines).
  * The path of a file URL is used as written (no %-decoding).  The file is
- * created with mode 0640 (before umask).  "https://" and "http://" are
- * refused in this build with a message saying so.
+ * created with mode 0640 (before umask).  "http://" is refused: payloads
+ * and credentials never travel in clear text.
  *
  * An output is used by one thread at a time.
  */
@@ -25,6 +26,8 @@
 
 #include <json.h>
 
+#include "delivery.h"
+
 struct output;
 
 /*
@@ -32,9 +35,23 @@ struct output;
  * created now, so a bad path is reported at startup, not at the first push).
  * Returns the output, or NULL with a message naming the destination (and
  * the accepted forms when it is not one of them) in err[0..err_len); err
- * may be NULL.  Close with output_close().
+ * may be NULL.  `backend` is needed for https:// (NULL refuses it).  Close
+ * with output_close().
  */
-struct output *output_open(const char *destination, char *err, size_t err_len);
+struct output *output_open(const char *destination, const struct delivery_settings *backend,
+			   char *err, size_t err_len);
+
+/*
+ * output_min_next_seq - the lowest seq the next payload may carry: one more
+ * than any batch still spooled (1 for local outputs).
+ */
+uint64_t output_min_next_seq(struct output *out);
+
+/* output_collector_id - the id registration gave (malloc'd), or NULL. */
+char *output_collector_id(struct output *out);
+
+/* output_health - add the output's own counters to the collector record. */
+void output_health(struct output *out, json_object *record);
 
 /*
  * output_deliver - write one payload.  `envelope` is borrowed (json-c may

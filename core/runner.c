@@ -202,7 +202,7 @@ static void deliver_cycle(struct runner *r, json_object *records, bool overran,
  */
 static uint64_t account_result(struct runner *r, int rc, bool overran, uint64_t duration_ns)
 {
-	bool failed = rc != PGA_OK && !overran;
+	bool failed = rc != PGA_OK && rc != PGA_EDEADLINE && !overran;
 	uint64_t failures, recovered_after = 0, delay;
 
 	lock(r);
@@ -211,7 +211,7 @@ static uint64_t account_result(struct runner *r, int rc, bool overran, uint64_t 
 	if (failed) {
 		r->stats.failures++;
 		r->stats.consecutive_failures++;
-	} else if (rc == PGA_OK) {
+	} else if (rc == PGA_OK && !overran) {
 		recovered_after = r->stats.consecutive_failures;
 		r->stats.consecutive_failures = 0;
 	}
@@ -477,6 +477,6 @@ void runner_abandon(struct runner *runner, struct runner_stats *final)
 	}
 	pthread_detach(thread);
 	log_msg(LOG_LVL_WARNING,
-		"plugin %s: still busy past its deadline; left running detached, its shutdown is skipped",
+		"plugin %s: did not stop in time; left running detached, its shutdown is skipped",
 		name);
 }

@@ -25,11 +25,11 @@
 struct runner;
 
 enum runner_state {
-	RUNNER_STARTING,      /* in init, or waiting to retry a failed init */
+	RUNNER_STARTING,      /* in init */
 	RUNNER_RUNNING,
 	RUNNER_BACKOFF,       /* the last collect failed; waiting longer */
 	RUNNER_OVERRUNNING,   /* in init or collect past its deadline */
-	RUNNER_INIT_FAILED,   /* the last init failed; retried after a backoff */
+	RUNNER_INIT_FAILED,   /* the last init failed; waiting to retry it */
 	RUNNER_STOPPED
 };
 

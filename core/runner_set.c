@@ -201,18 +201,26 @@ bool runner_set_all_settled(struct runner_set *rs)
 	return true;
 }
 
+static void report_on(struct runner *runner, struct plugin_report *report)
+{
+	report->name = runner_name(runner);
+	report->version = runner_image(runner)->desc.version;
+	runner_stats(runner, &report->stats);
+}
+
 struct plugin_report *runner_set_reports(struct runner_set *rs, size_t *n)
 {
-	struct plugin_report *reports = calloc(rs->n_running + rs->n_gone + 1, sizeof(*reports));
+	struct plugin_report *reports =
+		calloc(rs->n_running + rs->n_retiring + rs->n_gone + 1, sizeof(*reports));
 
 	*n = 0;
 	if (!reports)
 		return NULL;
-	for (size_t i = 0; i < rs->n_running; i++, (*n)++) {
-		reports[*n].name = runner_name(rs->running[i]);
-		reports[*n].version = runner_image(rs->running[i])->desc.version;
-		runner_stats(rs->running[i], &reports[*n].stats);
-	}
+	for (size_t i = 0; i < rs->n_running; i++, (*n)++)
+		report_on(rs->running[i], &reports[*n]);
+	/* Still finishing their last call: reported until they are gone. */
+	for (size_t i = 0; i < rs->n_retiring; i++, (*n)++)
+		report_on(rs->retiring[i].runner, &reports[*n]);
 	for (size_t i = 0; i < rs->n_gone; i++)
 		reports[(*n)++] = rs->gone[i];
 	free(rs->gone);

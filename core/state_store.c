@@ -55,8 +55,12 @@ int state_read_seq(const char *dir, uint64_t *seq)
 	int rc = 0;
 
 	*seq = 0;
-	if (!text)
-		return errno == ENOENT ? 0 : -1;
+	if (!text) {
+		if (errno == ENOENT)
+			return 0;
+		log_msg(LOG_LVL_ERROR, "%s/seq: cannot read the batch sequence: %s", dir, strerror(errno));
+		return -1;
+	}
 	value = trim(text);
 	errno = 0;
 	*seq = strtoull(value, &end, 10);

@@ -58,6 +58,7 @@ for unit in "$BUILD"/tests/unit/test_*; do
 done
 
 run_tap "integration" "$PYTHON" tests/integration/run.py --build "$BUILD"
+run_tap "test receiver" "$PYTHON" tests/receiver/selftest.py
 
 echo "$passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then

@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 
 # How long to wait for something that should happen within a few seconds.
@@ -66,6 +67,7 @@ class Environment:
         self.plugin_dir = os.path.join(build_dir, "tests", "plugins")
         self.sanitize = os.path.basename(build_dir.rstrip("/")).endswith(
             "-sanitize")
+        self.python = sys.executable
 
     def plugin_path(self, name):
         """Absolute path of the built test plugin NAME.so."""
@@ -315,6 +317,7 @@ class Case:
         os.makedirs(self.include_dir)
         self.results = []
         self.daemons = []
+        self.cleanups = []     # called by finish(), e.g. to stop a receiver
 
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)
@@ -334,12 +337,12 @@ class Case:
         return config_section("collector", options)
 
     def write_config(self, plugins=None, backend_url="-", plugin_dir=None,
-                     extra="", **collector):
-        """Write the main config: collector and backend sections, then
-        `plugins` ({name: {option: value}}), then `extra` text.  Returns
-        the text written."""
+                     extra="", backend=None, **collector):
+        """Write the main config: collector and backend sections (`backend`
+        options, else just url = backend_url), then `plugins`
+        ({name: {option: value}}), then `extra` text.  Returns the text."""
         text = (self.collector_section(plugin_dir, **collector)
-                + config_section("backend", {"url": backend_url})
+                + config_section("backend", backend or {"url": backend_url})
                 + plugin_sections(plugins or {}) + extra)
         self.write_file(self.config_path, text)
         return text
@@ -409,6 +412,8 @@ class Case:
         """Kill what is still running, then fail if a sanitizer spoke."""
         for daemon in self.daemons:
             daemon.kill()
+        for cleanup in self.cleanups:
+            cleanup()
         for text in self.all_stderr():
             for marker in SANITIZER_MARKERS:
                 if marker in text:

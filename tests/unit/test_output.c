@@ -164,7 +164,7 @@ static void test_file_gets_one_json_line_per_payload(void **state)
 	mode_t old_umask = umask(022);
 
 	use_file(fx, "payloads.json");
-	out = output_open(fx->url, err, sizeof(err));
+	out = output_open(fx->url, NULL, err, sizeof(err));
 	if (out == NULL)
 		fail_msg("output_open: %s", err);
 	deliver_ok(out, 1, 2);
@@ -183,7 +183,7 @@ static void test_file_gets_one_json_line_per_payload(void **state)
 	free(text);
 
 	/* Reopening appends. */
-	out = output_open(fx->url, err, sizeof(err));
+	out = output_open(fx->url, NULL, err, sizeof(err));
 	assert_non_null(out);
 	deliver_ok(out, 4, 1);
 	output_close(out);
@@ -224,13 +224,13 @@ static void test_gz_file_gets_one_gzip_member_per_payload(void **state)
 	int rc;
 
 	use_file(fx, "payloads.json.gz");
-	out = output_open(fx->url, err, sizeof(err));
+	out = output_open(fx->url, NULL, err, sizeof(err));
 	if (out == NULL)
 		fail_msg("output_open: %s", err);
 	deliver_ok(out, 10, 1);
 	deliver_ok(out, 11, 3);
 	output_close(out);
-	out = output_open(fx->url, err, sizeof(err));
+	out = output_open(fx->url, NULL, err, sizeof(err));
 	assert_non_null(out);
 	deliver_ok(out, 12, 0);
 	output_close(out);
@@ -283,7 +283,7 @@ static void check_failed_append_is_rolled_back(struct fixture *fx, const char *n
 	void (*old_handler)(int);
 
 	use_file(fx, name);
-	out = output_open(fx->url, err, sizeof(err));
+	out = output_open(fx->url, NULL, err, sizeof(err));
 	assert_non_null(out);
 	deliver_ok(out, 1, 1);
 	assert_int_equal(stat(fx->path, &before), 0);
@@ -343,7 +343,7 @@ static void test_stdout_gets_pretty_json(void **state)
 	char *text;
 
 	snprintf(capture_path, sizeof(capture_path), "%s/stdout.txt", fx->dir);
-	out = output_open("-", err, sizeof(err));
+	out = output_open("-", NULL, err, sizeof(err));
 	assert_non_null(out);
 
 	fflush(stdout);
@@ -377,7 +377,7 @@ static void test_stdout_gets_pretty_json(void **state)
 static void check_refused(const char *destination, const char *expected)
 {
 	char err[512] = "";
-	struct output *out = output_open(destination, err, sizeof(err));
+	struct output *out = output_open(destination, NULL, err, sizeof(err));
 
 	if (out != NULL) {
 		output_close(out);
@@ -392,14 +392,14 @@ static void test_bad_destinations_are_explained(void **state)
 {
 	(void)state;
 	check_refused("https://pganalytics.example.com",
-		      "HTTPS delivery to \"https://pganalytics.example.com\" is not available "
-		      "in this build; use \"-\" or file:///path");
-	check_refused("http://127.0.0.1:8080", "HTTPS delivery to \"http://127.0.0.1:8080\"");
-	check_refused(NULL, "output destination is empty; use \"-\"");
-	check_refused("", "output destination is empty; use \"-\"");
+		      "output destination \"https://pganalytics.example.com\": no backend settings");
+	check_refused("http://127.0.0.1:8080",
+		      "output destination \"http://127.0.0.1:8080\": plain http is refused");
+	check_refused(NULL, "output destination is empty; use \"https://backend\", \"-\"");
+	check_refused("", "output destination is empty; use \"https://backend\", \"-\"");
 	check_refused("payloads.json",
-		      "output destination \"payloads.json\" is not supported; use \"-\" "
-		      "(standard output), \"file:///absolute/path\"");
+		      "output destination \"payloads.json\" is not supported; use \"https://backend\", "
+		      "\"-\" (standard output), \"file:///absolute/path\"");
 	check_refused("/var/tmp/p.json", "write it as \"file:///var/tmp/p.json\"");
 	check_refused("file://host/p.json",
 		      "output destination \"file://host/p.json\": a file URL needs an empty host");
@@ -414,21 +414,21 @@ static void test_unopenable_file_is_explained(void **state)
 	char err[512] = "";
 
 	use_file(fx, "missing-dir/p.json");
-	assert_null(output_open(fx->url, err, sizeof(err)));
+	assert_null(output_open(fx->url, NULL, err, sizeof(err)));
 	if (strstr(err, fx->path) == NULL || strstr(err, "No such file or directory") == NULL)
 		fail_msg("unexpected message: %s", err);
 	/* A directory is not a file either. */
 	snprintf(fx->url, sizeof(fx->url), "file://%s", fx->dir);
-	assert_null(output_open(fx->url, err, sizeof(err)));
+	assert_null(output_open(fx->url, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "Is a directory"));
 	/* A NULL err buffer is allowed. */
-	assert_null(output_open("nope", NULL, 0));
+	assert_null(output_open("nope", NULL, NULL, 0));
 }
 
 static void test_deliver_without_payload_fails_cleanly(void **state)
 {
 	char err[512] = "";
-	struct output *out = output_open("-", err, sizeof(err));
+	struct output *out = output_open("-", NULL, err, sizeof(err));
 	(void)state;
 
 	assert_non_null(out);

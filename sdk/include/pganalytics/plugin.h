@@ -99,7 +99,7 @@ enum pga_option_type {
  *               "{\"a\", \"b\"}"); NULL means "", 0, 0.0, false or an empty
  *               list.  A default that does not parse as its type makes the
  *               host refuse the plugin.
- * help          one line for --list-plugins and documentation.
+ * help          one line for --check-plugin and documentation.
  */
 struct pga_option {
 	const char *name;
@@ -135,10 +135,12 @@ struct pga_host;
  *     and again after each reconfiguration (preceded by shutdown).  `host`
  *     and `ctx` stay valid until shutdown returns; keep them in the state.
  *     Store the plugin's private state in *state (NULL is allowed).
- *     Return PGA_OK, or any other value to refuse to start; log why first.
+ *     Return PGA_OK, or any other value to refuse to start (log why first);
+ *     a refused init is retried later with a capped backoff.
  * collect(state, emitter)  Required.  Called on the plugin's schedule.
- *     Emit zero or more records.  Return PGA_OK on success; anything else
- *     counts as a failed cycle and the host backs off.  Records already
+ *     Emit zero or more records.  Return PGA_OK on success; PGA_EDEADLINE
+ *     when stopping because the deadline passed (counted as an overrun);
+ *     anything else counts as a failed cycle and the host backs off.  Records already
  *     ended are kept even when collect fails.  A collect that returns after
  *     its deadline loses all records of that cycle.
  * shutdown(state)  Optional.  Free what init allocated.  Called once per
@@ -296,9 +298,14 @@ typedef const struct pga_plugin *(*pga_plugin_entry_fn)(void);
  * struct_size, abi_major, abi_minor and option_size are filled in from this
  * header; do not set them.
  */
+#ifdef __cplusplus
+#define PGA_EXTERN_C_ extern "C"
+#else
+#define PGA_EXTERN_C_
+#endif
 #define PGA_PLUGIN_DEFINE(...)                                             \
-	PGA_EXPORT const struct pga_plugin *pga_plugin_entry_v1(void);     \
-	const struct pga_plugin *pga_plugin_entry_v1(void)                 \
+	PGA_EXTERN_C_ PGA_EXPORT const struct pga_plugin *pga_plugin_entry_v1(void); \
+	PGA_EXTERN_C_ const struct pga_plugin *pga_plugin_entry_v1(void)   \
 	{                                                                  \
 		static const struct pga_plugin pga_descriptor_ = {         \
 			.struct_size = sizeof(struct pga_plugin),          \

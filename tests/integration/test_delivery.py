@@ -1,0 +1,247 @@
+"""Delivery to a real HTTPS backend (tests/receiver/receiver.py): TLS 1.3
+with mutual TLS, registration, tokens, signatures, the durable spool."""
+
+import json
+import os
+import signal
+import stat
+
+from backend import (REGISTRATION_SECRET, SECRET, Receiver, backend_section,
+                     make_certs, write_secret)
+from harness import check, wait_until
+
+
+def start(case, receiver, certs, plugins=None, push_interval=1, **backend):
+    case.write_config(plugins or {"second": {"interval": 1}},
+                      backend=backend_section(receiver, certs, **backend),
+                      push_interval=push_interval)
+    return case.start_daemon()
+
+
+def seqs_of(batches):
+    return sorted(b["seq"] for b in batches if not b.get("duplicate"))
+
+
+def check_secrets_not_logged(case):
+    tokens = []
+    credentials = os.path.join(case.state_dir, "credentials.json")
+    if os.path.exists(credentials):
+        with open(credentials) as f:
+            token = json.load(f).get("token")
+            if token:
+                tokens.append(token)
+    for text in case.all_stderr():
+        for secret in [SECRET, REGISTRATION_SECRET] + tokens:
+            check(secret not in text, "a secret or token appears in the log")
+
+
+def test_registers_and_delivers_signed_batches_exactly_once(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    daemon = start(case, receiver, certs)
+    receiver.wait_accepted(3, daemon)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+
+    credentials = os.path.join(case.state_dir, "credentials.json")
+    mode = stat.S_IMODE(os.stat(credentials).st_mode)
+    check(mode == 0o600, "credentials.json mode %o, expected 600" % mode)
+    with open(credentials) as f:
+        stored = json.load(f)
+    accepted = receiver.accepted()
+    check(all(a["collector_id"] == stored["collector_id"] for a in accepted),
+          "batches carry another collector_id than the registered one")
+    seqs = seqs_of(accepted)
+    check(seqs == list(range(1, len(seqs) + 1)),
+          "each seq exactly once, from 1: %r" % seqs)
+    ports = {a["client_port"] for a in accepted}
+    check(len(ports) < len(accepted),
+          "every batch used a new connection (%d ports for %d batches)"
+          % (len(ports), len(accepted)))
+    check_secrets_not_logged(case)
+
+
+def test_hmac_auth_signs_its_own_token(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    daemon = start(case, receiver, certs, auth="hmac")
+    case.write_config({"second": {"interval": 1}},
+                      backend=backend_section(receiver, certs, auth="hmac"),
+                      push_interval=1, id="hmac-collector")
+    daemon.signal(signal.SIGTERM)
+    daemon.wait_exit()
+    daemon = case.start_daemon()
+    receiver.wait_accepted(2, daemon)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+    accepted = receiver.accepted()
+    check(all(a["collector_id"] == "hmac-collector" for a in accepted),
+          "hmac batches should carry the configured id: %r"
+          % {a["collector_id"] for a in accepted})
+    check_secrets_not_logged(case)
+
+
+def test_backend_down_for_20_intervals_then_back(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    daemon = start(case, receiver, certs)
+    receiver.wait_accepted(1, daemon)
+    receiver.fault("down")
+    # 20+ push intervals of outage, measured in payloads the collector
+    # made (its seq), not in seconds.
+    def seq_reached():
+        daemon.check_running()
+        with open(os.path.join(case.state_dir, "seq")) as f:
+            return int(f.read()) >= 25
+    wait_until(seq_reached, "25 payloads made", timeout=60)
+    receiver.fault("none")
+    with open(os.path.join(case.state_dir, "seq")) as f:
+        made = int(f.read())
+    receiver.wait_accepted(made, daemon)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+    seqs = seqs_of(receiver.accepted())
+    check(seqs[:made] == list(range(1, made + 1)),
+          "after the outage every seq 1..%d exactly once; got %r" % (made, seqs))
+
+
+def test_kill_9_during_a_push_loses_and_corrupts_nothing(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    daemon = start(case, receiver, certs)
+    receiver.wait_accepted(2, daemon)
+    receiver.fault("slow", slow_seconds=3)
+    def pushing():
+        daemon.check_running()
+        return any(r.get("path") == "/api/v1/metrics/push" and r.get("status") is None
+                   for r in receiver.requests()) or len(receiver.requests()) > 6
+    wait_until(pushing, "a push in flight")
+    daemon.process.send_signal(signal.SIGKILL)
+    daemon.process.wait()
+    receiver.fault("none")
+    with open(os.path.join(case.state_dir, "seq")) as f:
+        made = int(f.read())
+    daemon = case.start_daemon()
+    receiver.wait_accepted(made + 1, daemon)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+    seqs = seqs_of(receiver.accepted())
+    check(seqs[:made + 1] == list(range(1, made + 2)),
+          "after kill -9 and restart: every seq once, none lost: %r" % seqs)
+    corrupt = os.listdir(os.path.join(case.state_dir, "spool", "corrupt"))
+    check(corrupt == [], "corrupt batches after kill -9: %r" % corrupt)
+
+
+def test_401_refreshes_the_token_once(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    daemon = start(case, receiver, certs)
+    receiver.wait_accepted(1, daemon)
+    receiver.fault("401_once")
+    receiver.wait_accepted(3, daemon)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+    paths = [r.get("path") for r in receiver.requests()]
+    check("/api/v1/collectors/refresh-token" in paths,
+          "no token refresh after a 401: %r" % paths)
+
+
+def test_400_moves_the_batch_to_rejected(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    daemon = start(case, receiver, certs)
+    receiver.wait_accepted(1, daemon)
+    receiver.fault("400")
+    rejected_dir = os.path.join(case.state_dir, "spool", "rejected")
+    wait_until(lambda: any(n.endswith(".reason") for n in os.listdir(rejected_dir)),
+               "a rejected batch with its reason")
+    receiver.fault("none")
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+    reasons = [n for n in os.listdir(rejected_dir) if n.endswith(".reason")]
+    with open(os.path.join(rejected_dir, reasons[0])) as f:
+        check("schema_invalid" in f.read(), "the server's answer is kept")
+    check("schema_invalid" in daemon.stderr(), "the server's code is logged")
+
+
+def test_500_is_retried_until_delivered(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    daemon = start(case, receiver, certs)
+    receiver.wait_accepted(1, daemon)
+    receiver.fault("500")
+    daemon.wait_for_log("HTTP 500")
+    receiver.fault("none")
+    with open(os.path.join(case.state_dir, "seq")) as f:
+        made = int(f.read())
+    receiver.wait_accepted(made, daemon)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+    seqs = seqs_of(receiver.accepted())
+    check(seqs[:made] == list(range(1, made + 1)), "after 500s: %r" % seqs)
+
+
+def expect_tls_refusal(case, server, needle, tls12_only=False):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs, server=server, tls12_only=tls12_only)
+    daemon = start(case, receiver, certs)
+    daemon.wait_for_log(needle)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+    check(receiver.accepted() == [], "a batch crossed a refused TLS connection")
+
+
+def test_server_from_another_ca_is_refused(case):
+    expect_tls_refusal(case, "wrong-ca-server", "certificate")
+
+
+def test_server_with_another_name_is_refused(case):
+    expect_tls_refusal(case, "wrong-host-server", "localhost")
+
+
+def test_expired_server_certificate_is_refused(case):
+    expect_tls_refusal(case, "expired-server", "certificate")
+
+
+def test_tls_1_2_server_is_refused(case):
+    expect_tls_refusal(case, "server", "SSL", tls12_only=True)
+
+
+def expect_startup_refusal(case, needle, **backend):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    options = backend_section(receiver, certs)
+    options.update({k: v(certs) if callable(v) else v for k, v in backend.items()})
+    case.write_config({"second": {}}, backend=options)
+    result = case.run("--once")
+    result.check_status(3)
+    check(needle in result.stderr, "expected %r in:\n%s" % (needle, result.stderr))
+
+
+def test_client_key_that_does_not_match_is_refused(case):
+    expect_startup_refusal(case, "does not match the certificate",
+                           client_key=lambda certs: os.path.join(certs, "mismatch.key"))
+
+
+def test_client_key_readable_by_others_is_refused(case):
+    def loose_key(certs):
+        path = os.path.join(certs, "client.key")
+        os.chmod(path, 0o644)
+        return path
+    expect_startup_refusal(case, "is readable by group or others (mode 0644)",
+                           client_key=loose_key)
+
+
+def test_missing_client_certificate_is_refused(case):
+    expect_startup_refusal(case, "client certificate \"/nonexistent/client.pem\"",
+                           client_cert="/nonexistent/client.pem")
+
+
+def test_secret_file_readable_by_others_is_refused(case):
+    def loose_secret(_certs):
+        return write_secret(case.path("loose.secret"), "x", mode=0o640)
+    expect_startup_refusal(case, "readable by group or others", auth="hmac",
+                           secret_file=loose_secret)
+
+
+def test_client_certificate_expiring_soon_is_warned(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    daemon = start(case, receiver, certs,
+                   client_cert=os.path.join(certs, "client-soon.pem"),
+                   client_key=os.path.join(certs, "client-soon.key"))
+    daemon.wait_for_log("expires in")
+    receiver.wait_accepted(1, daemon)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
