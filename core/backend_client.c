@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <gnutls/gnutls.h>
 
 /* Bodies from the backend are small JSON documents or config overlays. */
 #define MAX_RESPONSE_BYTES (4 * 1024 * 1024)
@@ -136,6 +137,33 @@ static struct curl_slist *header_list(const char *const *headers, size_t n)
 	return curl_slist_append(list, "Expect:");
 }
 
+/*
+ * libcurl says only "server certificate verification failed"; GnuTLS's
+ * verification status says why (unknown issuer, expired, ...).
+ */
+static void describe_failure(struct backend_client *client, CURLcode rc, char *out, size_t size)
+{
+	gnutls_datum_t why = { NULL, 0 };
+	long status = 0;
+
+	if (rc == CURLE_PEER_FAILED_VERIFICATION &&
+	    curl_easy_getinfo(client->curl, CURLINFO_SSL_VERIFYRESULT, &status) == CURLE_OK &&
+	    status != 0 &&
+	    gnutls_certificate_verification_status_print((unsigned)status, GNUTLS_CRT_X509, &why,
+							 0) == 0) {
+		size_t len = strlen((const char *)why.data);
+
+		while (len && why.data[len - 1] == ' ')
+			why.data[--len] = '\0';
+		snprintf(out, size, "the server's certificate was refused: %.200s", why.data);
+		gnutls_free(why.data);
+		return;
+	}
+	snprintf(out, size, "%.60s%s%.150s%s", curl_easy_strerror(rc), client->curl_error[0] ? ": " : "",
+		 client->curl_error,
+		 strstr(client->curl_error, "protocol version") ? "; the backend must offer TLS 1.3" : "");
+}
+
 int backend_request(struct backend_client *client, const char *method, const char *path,
 		    const char *const *headers, size_t n_headers, const void *body,
 		    size_t body_len, struct backend_response *resp)
@@ -167,8 +195,7 @@ int backend_request(struct backend_client *client, const char *method, const cha
 	curl_slist_free_all(list);
 	free(url);
 	if (rc != CURLE_OK) {
-		snprintf(resp->error, sizeof(resp->error), "%.60s%s%.190s", curl_easy_strerror(rc),
-			 client->curl_error[0] ? ": " : "", client->curl_error);
+		describe_failure(client, rc, resp->error, sizeof(resp->error));
 		return -1;
 	}
 	curl_easy_getinfo(client->curl, CURLINFO_RESPONSE_CODE, &resp->status);
