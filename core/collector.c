@@ -126,6 +126,7 @@ static struct delivery_settings delivery_settings_of(const struct collector *c,
 		.hostname = c->hostname,
 		.configured_id = cfg->collector.id,
 		.push_interval_s = cfg->collector.push_interval,
+		.config_pull_interval_s = cfg->collector.config_pull_interval,
 	};
 
 	return s;
@@ -316,45 +317,122 @@ static int load_everything(struct collector *c)
 	return EXIT_OK;
 }
 
-/*
- * SIGHUP: the new configuration replaces the old only when it is valid as
- * a whole; records already collected stay queued either way.
- */
-static void reload(struct collector *c)
+static char *state_file(const struct collector *c, const char *name)
 {
-	struct config *fresh = config_load(c->opts->config_path);
-	struct plugin_set set = { 0 };
-	enum log_level level = LOG_LVL_INFO;
-	const char *destination;
+	char *path = NULL;
 
-	c->totals.reloads++;
-	if (!fresh || plugin_set_prepare(fresh, &c->registry, &set) < 0 || set.n_config_errors)
-		goto refused;
-	destination = wanted_destination(c, fresh);
+	if (asprintf(&path, "%s/%s", c->state_dir, name) < 0)
+		return NULL;
+	return path;
+}
+
+/*
+ * A configuration the delivery thread pulled from the backend: kept (as
+ * remote.conf) only when the whole configuration with it is valid.
+ * Returns the configuration to apply, or NULL when there is no candidate
+ * or it was refused (and removed).
+ */
+static struct config *try_pulled_configuration(struct collector *c, struct plugin_set *set)
+{
+	char *candidate = state_file(c, DELIVERY_PULLED_CONFIG);
+	char *version = state_file(c, DELIVERY_PULLED_VERSION);
+	char *kept = state_file(c, CONFIG_REMOTE_FILE), *kept_version = state_file(c, DELIVERY_APPLIED_VERSION);
+	struct config *fresh = NULL;
+
+	if (candidate && version && kept && kept_version && access(candidate, F_OK) == 0) {
+		fresh = config_load_with_overlay(c->opts->config_path, candidate);
+		if (fresh && (plugin_set_prepare(fresh, &c->registry, set) < 0 || set->n_config_errors)) {
+			plugin_set_clear(set);
+			config_free(fresh);
+			fresh = NULL;
+		}
+		if (fresh && rename(candidate, kept) == 0 && rename(version, kept_version) == 0 &&
+		    durable_sync_dir(c->state_dir) == 0) {
+			log_msg(LOG_LVL_INFO, "configuration pulled from the backend accepted (%s)", kept);
+		} else {
+			log_msg(LOG_LVL_ERROR,
+				"configuration pulled from the backend refused: see the errors above; "
+				"still running the current one");
+			unlink(candidate);
+			unlink(version);
+			if (fresh) {
+				plugin_set_clear(set);
+				config_free(fresh);
+				fresh = NULL;
+			}
+		}
+	}
+	free(candidate);
+	free(version);
+	free(kept);
+	free(kept_version);
+	return fresh;
+}
+
+/*
+ * Switch to `fresh` (valid as a whole, its plugins prepared in `set`).
+ * Records already collected stay queued.  Takes fresh and set either way.
+ */
+static void apply_configuration(struct collector *c, struct config *fresh, struct plugin_set *set,
+				const char *source)
+{
+	enum log_level level = LOG_LVL_INFO;
+	const char *destination = wanted_destination(c, fresh);
+
 	if ((strcmp(destination, c->output_destination) != 0 ||
 	     !backend_settings_equal(&fresh->backend, &c->cfg->backend)) &&
-	    open_output(c, fresh, destination) < 0)
-		goto refused;
+	    open_output(c, fresh, destination) < 0) {
+		plugin_set_clear(set);
+		config_free(fresh);
+		c->totals.reload_failures++;
+		log_msg(LOG_LVL_ERROR, "reload refused: the new output cannot be opened; still running the previous configuration");
+		return;
+	}
 	if (strcmp(fresh->collector.state_dir, c->state_dir) != 0)
 		log_msg(LOG_LVL_WARNING, "collector.state_dir changed to %s; it takes effect at the next restart",
 			fresh->collector.state_dir);
 	log_parse_level(fresh->collector.log_level, &level);
 	log_set_level(level);
-	runner_set_apply(&c->runners, &set);
-	c->totals.plugins_rejected = set.n_rejected;
-	c->totals.plugins_missing = set.n_missing;
-	plugin_set_clear(&set);
+	runner_set_apply(&c->runners, set);
+	c->totals.plugins_rejected = set->n_rejected;
+	c->totals.plugins_missing = set->n_missing;
+	plugin_set_clear(set);
 	/* Runners copy their sections; the wanted list points into `fresh`. */
 	config_free(c->cfg);
 	c->cfg = fresh;
 	prepare_identity(c);
-	log_msg(LOG_LVL_INFO, "configuration reloaded from %s", c->opts->config_path);
-	return;
-refused:
+	log_msg(LOG_LVL_INFO, "configuration reloaded from %s", source);
+}
+
+static void reload_local(struct collector *c)
+{
+	struct config *fresh = config_load(c->opts->config_path);
+	struct plugin_set set = { 0 };
+
+	if (fresh && plugin_set_prepare(fresh, &c->registry, &set) == 0 && !set.n_config_errors) {
+		apply_configuration(c, fresh, &set, c->opts->config_path);
+		return;
+	}
 	plugin_set_clear(&set);
-	c->totals.reload_failures++;
 	config_free(fresh);
+	c->totals.reload_failures++;
 	log_msg(LOG_LVL_ERROR, "reload refused: the configuration above is invalid; still running the previous one");
+}
+
+/*
+ * SIGHUP, from an operator or from the delivery thread after a pull: a
+ * pulled configuration is tried first, then the files as they are.
+ */
+static void reload(struct collector *c)
+{
+	struct plugin_set set = { 0 };
+	struct config *fresh = try_pulled_configuration(c, &set);
+
+	c->totals.reloads++;
+	if (fresh)
+		apply_configuration(c, fresh, &set, "the backend");
+	else
+		reload_local(c);
 }
 
 /* ---- signals and waiting ------------------------------------------------------ */

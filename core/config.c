@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config_sections.h"
 #include "log.h"
@@ -103,6 +104,11 @@ static int require_seconds(cfg_t *cfg, cfg_opt_t *opt)
 		return -1;
 	}
 	return 0;
+}
+
+static int require_seconds_or_zero(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return cfg_opt_getnint(opt, cfg_opt_size(opt) - 1) == 0 ? 0 : require_seconds(cfg, opt);
 }
 
 static int require_positive(cfg_t *cfg, cfg_opt_t *opt)
@@ -272,10 +278,16 @@ static bool keep_plugin(const struct section_span *span, const void *arg)
 static void add_core_validators(cfg_t *cfg)
 {
 	cfg_set_validate_func(cfg, "collector|push_interval", require_seconds);
+	cfg_set_validate_func(cfg, "collector|config_pull_interval", require_seconds_or_zero);
 	cfg_set_validate_func(cfg, "collector|log_level", require_log_level);
 	cfg_set_validate_func(cfg, "backend|auth", require_auth_mode);
 	cfg_set_validate_func(cfg, "backend|timeout", require_seconds);
 	cfg_set_validate_func(cfg, "backend|spool_max_mb", require_positive);
+}
+
+static void add_remote_validators(cfg_t *cfg)
+{
+	cfg_set_validate_func(cfg, "collector|push_interval", require_seconds);
 }
 
 static void add_plugin_validators(cfg_t *cfg)
@@ -295,6 +307,22 @@ static cfg_opt_t collector_opts[] = {
 	CFG_STR("plugin_dir", NULL, CFGF_NODEFAULT),
 	CFG_STR("include_dir", NULL, CFGF_NODEFAULT),
 	CFG_STR("log_level", NULL, CFGF_NODEFAULT),
+	CFG_INT("config_pull_interval", 0, CFGF_NODEFAULT),
+	CFG_END()
+};
+
+/*
+ * What a configuration pulled from the backend may set: plugin sections
+ * and intervals, never the backend's address or credentials.
+ */
+static cfg_opt_t remote_collector_opts[] = {
+	CFG_INT("push_interval", 0, CFGF_NODEFAULT),
+	CFG_END()
+};
+
+static cfg_opt_t remote_core_opts[] = {
+	CFG_SEC("collector", remote_collector_opts, CFGF_NONE),
+	CFG_SEC("plugin", no_plugin_opts, CFGF_TITLE | CFGF_MULTI),
 	CFG_END()
 };
 
@@ -363,6 +391,7 @@ static void take_long(long *dst, cfg_t *sec, const char *name)
 static int merge_collector(struct collector_settings *c, cfg_t *sec)
 {
 	take_long(&c->push_interval, sec, "push_interval");
+	take_long(&c->config_pull_interval, sec, "config_pull_interval");
 	return take_string(&c->id, sec, "id") | take_string(&c->hostname, sec, "hostname") |
 	       take_string(&c->state_dir, sec, "state_dir") |
 	       take_string(&c->plugin_dir, sec, "plugin_dir") |
@@ -382,7 +411,8 @@ static int merge_backend(struct backend_settings *b, cfg_t *sec)
 	       take_string(&b->registration_secret_file, sec, "registration_secret_file");
 }
 
-static int parse_core_sections(struct config *cfg, const struct config_file *file)
+static int parse_core_sections(struct config *cfg, const struct config_file *file,
+			       cfg_opt_t *schema)
 {
 	char *text = pass_text(file, keep_non_plugin, NULL, true);
 	cfg_t *parsed;
@@ -390,7 +420,8 @@ static int parse_core_sections(struct config *cfg, const struct config_file *fil
 
 	if (!text)
 		return -1;
-	parsed = parse_pass(file, text, core_opts, CFGF_NONE, add_core_validators);
+	parsed = parse_pass(file, text, schema, CFGF_NONE,
+			    schema == core_opts ? add_core_validators : add_remote_validators);
 	free(text);
 	if (!parsed)
 		return -1;
@@ -403,8 +434,13 @@ static int parse_core_sections(struct config *cfg, const struct config_file *fil
 		cfg_free(parsed);
 		return -1;
 	}
-	rc = merge_collector(&cfg->collector, cfg_getsec(parsed, "collector")) |
-	     merge_backend(&cfg->backend, cfg_getsec(parsed, "backend"));
+	if (schema == core_opts) {
+		rc = merge_collector(&cfg->collector, cfg_getsec(parsed, "collector")) |
+		     merge_backend(&cfg->backend, cfg_getsec(parsed, "backend"));
+	} else {
+		take_long(&cfg->collector.push_interval, cfg_getsec(parsed, "collector"), "push_interval");
+		rc = 0;
+	}
 	cfg_free(parsed);
 	return rc ? -1 : 0;
 }
@@ -531,6 +567,7 @@ static int set_default_string(char **dst, const char *value)
 static int set_defaults(struct config *cfg)
 {
 	cfg->collector.push_interval = 60;
+	cfg->collector.config_pull_interval = 300;
 	cfg->backend.timeout = 30;
 	cfg->backend.spool_max_mb = 256;
 	return set_default_string(&cfg->collector.id, "") |
@@ -570,14 +607,40 @@ static int read_drop_ins(struct config *cfg)
 	}
 	for (size_t i = 0; i < found.gl_pathc; i++) {
 		if (add_config_file(cfg, found.gl_pathv[i]) < 0 ||
-		    parse_core_sections(cfg, &cfg->files[cfg->n_files - 1]) < 0)
+		    parse_core_sections(cfg, &cfg->files[cfg->n_files - 1], core_opts) < 0)
 			rc = -1;
 	}
 	globfree(&found);
 	return rc;
 }
 
+/* The overlay pulled from the backend is read last, with a narrower schema. */
+static int read_remote_overlay(struct config *cfg, const char *overlay_path)
+{
+	char *path = NULL;
+	int rc;
+
+	if (!overlay_path) {
+		if (asprintf(&path, "%s/" CONFIG_REMOTE_FILE, cfg->collector.state_dir) < 0)
+			return -1;
+		overlay_path = path;
+	}
+	if (access(overlay_path, F_OK) < 0) {
+		free(path);
+		return 0;
+	}
+	rc = add_config_file(cfg, overlay_path) < 0 ||
+	     parse_core_sections(cfg, &cfg->files[cfg->n_files - 1], remote_core_opts) < 0 ? -1 : 0;
+	free(path);
+	return rc;
+}
+
 struct config *config_load(const char *main_path)
+{
+	return config_load_with_overlay(main_path, NULL);
+}
+
+struct config *config_load_with_overlay(const char *main_path, const char *overlay_path)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
 	int rc;
@@ -586,8 +649,9 @@ struct config *config_load(const char *main_path)
 		config_free(cfg);
 		return NULL;
 	}
-	rc = parse_core_sections(cfg, &cfg->files[0]);
+	rc = parse_core_sections(cfg, &cfg->files[0], core_opts);
 	rc |= read_drop_ins(cfg);
+	rc |= read_remote_overlay(cfg, overlay_path);
 	for (size_t i = 0; i < cfg->n_files; i++)
 		rc |= parse_plugin_headers(cfg, &cfg->files[i]);
 	if (rc == 0)

@@ -11,7 +11,9 @@
  *      option table the plugin declares, and stores the typed values.
  * Every error is logged as "FILE:LINE: message" and makes the step fail.
  * When several files set the same key, the file read last wins; files are
- * read main file first, then drop-ins in name order.
+ * read main file first, then drop-ins in name order, then the configuration
+ * pulled from the backend (state_dir/remote.conf), which may only hold
+ * plugin sections and collector.push_interval.
  */
 #ifndef PGA_CORE_CONFIG_H
 #define PGA_CORE_CONFIG_H
@@ -54,6 +56,7 @@ struct collector_settings {
 	char *plugin_dir;
 	char *include_dir;
 	char *log_level;
+	long config_pull_interval;   /* seconds; 0: never pull */
 };
 
 struct backend_settings {
@@ -85,6 +88,16 @@ struct config {
  * logging every error found.
  */
 struct config *config_load(const char *main_path);
+
+/* Where a configuration pulled from the backend is kept, in state_dir. */
+#define CONFIG_REMOTE_FILE "remote.conf"
+
+/*
+ * config_load_with_overlay - config_load(), reading overlay_path instead of
+ * state_dir/remote.conf as the last file.  The overlay may hold plugin
+ * sections and collector.push_interval only.
+ */
+struct config *config_load_with_overlay(const char *main_path, const char *overlay_path);
 
 /*
  * config_bind_plugin - validate the sections of `section->name` against the

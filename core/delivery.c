@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend_auth.h"
 #include "backend_client.h"
@@ -16,6 +18,7 @@
 #include "log.h"
 #include "signature.h"
 #include "spool.h"
+#include "state_store.h"
 
 #define SPOOL_MAX_AGE_S (7 * 24 * 3600)
 #define RETRY_FIRST_NS NS_PER_S
@@ -31,6 +34,9 @@ struct delivery {
 	char *client_key;
 	long timeout_s;
 	uint64_t retry_cap_ns;
+	char *state_dir;
+	uint64_t pull_interval_ns;        /* 0: never */
+	char *pulled_version;             /* the last version fetched, sending thread only */
 	struct backend_auth *auth;        /* sending thread only */
 	struct backend_client *client;    /* sending thread only */
 	struct client_cert_info cert;
@@ -305,6 +311,78 @@ static enum push_outcome push_one(struct delivery *d, uint64_t seq, const unsign
 	return outcome;
 }
 
+/* ---- configuration pull ----------------------------------------------------------- */
+
+static char *read_applied_version(const char *state_dir)
+{
+	char *path = NULL, text[128] = "";
+	FILE *fp;
+
+	if (asprintf(&path, "%s/" DELIVERY_APPLIED_VERSION, state_dir) < 0)
+		return NULL;
+	fp = fopen(path, "r");
+	free(path);
+	if (fp) {
+		if (!fgets(text, sizeof(text), fp))
+			text[0] = '\0';
+		fclose(fp);
+	}
+	text[strcspn(text, "\r\n")] = '\0';
+	return strdup(text);
+}
+
+/* Hand a new configuration to the main thread, which validates and applies it. */
+static void offer_configuration(struct delivery *d, const struct backend_response *resp,
+				const char *version)
+{
+	if (state_write_file(d->state_dir, DELIVERY_PULLED_CONFIG, resp->body ? resp->body : "",
+			     resp->body_len, 0600) < 0 ||
+	    state_write_file(d->state_dir, DELIVERY_PULLED_VERSION, version, strlen(version), 0600) < 0) {
+		log_msg(LOG_LVL_ERROR, "%s: cannot store the pulled configuration: %s", d->state_dir,
+			strerror(errno));
+		return;
+	}
+	log_msg(LOG_LVL_INFO, "configuration version %s pulled from %s; reloading", version, d->url);
+	kill(getpid(), SIGHUP);
+}
+
+static void pull_configuration(struct delivery *d)
+{
+	struct backend_response resp;
+	char *authorization = NULL, *path = NULL, err[256];
+	const char *bearer = auth_bearer(d->auth, d->client, err, sizeof(err));
+	const char *version;
+	int rc;
+
+	if (!bearer || !auth_collector_id(d->auth) ||
+	    asprintf(&path, "/api/v1/config/%s", auth_collector_id(d->auth)) < 0 ||
+	    asprintf(&authorization, "Authorization: Bearer %s", bearer) < 0) {
+		free(path);
+		return;
+	}
+	{
+		const char *headers[] = { authorization };
+
+		rc = backend_request(d->client, "GET", path, headers, 1, NULL, 0, &resp);
+	}
+	explicit_bzero(authorization, strlen(authorization));
+	free(authorization);
+	free(path);
+	if (rc < 0) {
+		log_msg(LOG_LVL_DEBUG, "configuration pull: %s", resp.error);
+	} else if (resp.status == 200) {
+		version = resp.config_version ? resp.config_version : "";
+		if (!d->pulled_version || strcmp(version, d->pulled_version) != 0) {
+			free(d->pulled_version);
+			d->pulled_version = strdup(version);
+			offer_configuration(d, &resp, version);
+		}
+	} else if (resp.status != 404) {
+		log_msg(LOG_LVL_WARNING, "configuration pull from %s: HTTP %ld", d->url, resp.status);
+	}
+	backend_response_clear(&resp);
+}
+
 /* ---- the sending thread ------------------------------------------------------------ */
 
 static int peek(struct delivery *d, uint64_t *seq, unsigned char **body, size_t *len)
@@ -317,10 +395,25 @@ static int peek(struct delivery *d, uint64_t *seq, unsigned char **body, size_t 
 	return rc;
 }
 
+/* Pull now if it is time (and there is an identity to pull for). */
+static uint64_t maybe_pull(struct delivery *d, uint64_t next_pull)
+{
+	if (!d->pull_interval_ns || clock_monotonic_ns() < next_pull ||
+	    auth_needs_registration(d->auth))
+		return next_pull;
+	pull_configuration(d);
+	return clock_monotonic_ns() + d->pull_interval_ns;
+}
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return a && (!b || a < b) ? a : b;
+}
+
 static void *sending_thread(void *arg)
 {
 	struct delivery *d = arg;
-	uint64_t retry_at = 0;
+	uint64_t retry_at = 0, next_pull = clock_monotonic_ns();
 
 	publish_collector_id(d);
 	for (;;) {
@@ -329,13 +422,20 @@ static void *sending_thread(void *arg)
 		size_t len;
 		int rc;
 
-		if (retry_at && !wait_for(d, retry_at, true))
-			break;
+		next_pull = maybe_pull(d, next_pull);
+		if (retry_at) {
+			if (!wait_for(d, earliest(retry_at, d->pull_interval_ns ? next_pull : 0), true))
+				break;
+			if (clock_monotonic_ns() < retry_at)
+				continue;
+		}
 		retry_at = 0;
 		rc = peek(d, &seq, &body, &len);
 		if (rc != 0) {
-			/* Empty (or unreadable): wait for the next submit. */
-			if (!wait_for(d, clock_monotonic_ns() + 60 * NS_PER_S, false))
+			/* Empty (or unreadable): wait for the next submit or pull. */
+			uint64_t idle = clock_monotonic_ns() + 60 * NS_PER_S;
+
+			if (!wait_for(d, earliest(idle, d->pull_interval_ns ? next_pull : 0), false))
 				break;
 			continue;
 		}
@@ -368,6 +468,8 @@ static void free_delivery(struct delivery *d)
 	backend_client_free(d->client);
 	auth_free(d->auth);
 	free(d->collector_id);
+	free(d->state_dir);
+	free(d->pulled_version);
 	free(d->url);
 	free(d->ca_file);
 	free(d->client_cert);
@@ -408,7 +510,10 @@ static struct delivery *prepare(const struct delivery_settings *s, char *err, si
 	d->client_key = strdup(b->client_key);
 	d->timeout_s = b->timeout;
 	d->retry_cap_ns = cap_s * NS_PER_S;
-	if (!d->url || !d->ca_file || !d->client_cert || !d->client_key ||
+	d->state_dir = strdup(s->state_dir);
+	d->pull_interval_ns = (uint64_t)(s->config_pull_interval_s > 0 ? s->config_pull_interval_s : 0) * NS_PER_S;
+	d->pulled_version = read_applied_version(s->state_dir);
+	if (!d->url || !d->ca_file || !d->client_cert || !d->client_key || !d->state_dir ||
 	    !(d->auth = make_auth(s, err, err_len)) || open_client(d, err, err_len) < 0) {
 		free_delivery(d);
 		return NULL;

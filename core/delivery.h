@@ -8,7 +8,8 @@
  *   other 4xx    moved to spool/rejected/ with the backend's answer, logged;
  *   5xx, network retried with exponential backoff and jitter, capped.
  * Registration happens on that thread too when no credentials are stored,
- * so an unreachable backend at start-up only delays delivery.
+ * so an unreachable backend at start-up only delays delivery; so does the
+ * configuration pull (GET /api/v1/config/{id}) every config_pull_interval.
  */
 #ifndef PGA_CORE_DELIVERY_H
 #define PGA_CORE_DELIVERY_H
@@ -26,7 +27,18 @@ struct delivery_settings {
 	const char *hostname;
 	const char *configured_id;   /* collector.id; "" when unset */
 	long push_interval_s;        /* the retry backoff is capped near it */
+	long config_pull_interval_s; /* 0: never pull the configuration */
 };
+
+/*
+ * A configuration pulled from the backend is written to state_dir as
+ * DELIVERY_PULLED_CONFIG (with its version in DELIVERY_PULLED_VERSION) and
+ * the process gets a SIGHUP; the reload validates it and either renames it
+ * to CONFIG_REMOTE_FILE (version: DELIVERY_APPLIED_VERSION) or deletes it.
+ */
+#define DELIVERY_PULLED_CONFIG "remote.conf.new"
+#define DELIVERY_PULLED_VERSION "remote.version.new"
+#define DELIVERY_APPLIED_VERSION "remote.version"
 
 struct delivery;
 

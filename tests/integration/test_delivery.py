@@ -251,3 +251,35 @@ def test_client_certificate_expiring_soon_is_warned(case):
     daemon.wait_for_log("expires in")
     receiver.wait_accepted(1, daemon)
     check(daemon.terminate() == 0, "exit status after SIGTERM")
+
+
+def write_overlay(receiver, text, version):
+    with open(os.path.join(receiver.state, "config-overlay.conf"), "w") as f:
+        f.write(text)
+    with open(os.path.join(receiver.state, "config-version"), "w") as f:
+        f.write(version)
+
+
+def test_pulled_configuration_is_applied_and_a_bad_one_refused(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    write_overlay(receiver, "plugin good {\n  enabled = true\n  interval = 1\n}\n", "2")
+    case.write_config({"second": {"interval": 1}, "good": {"enabled": False}},
+                      backend=backend_section(receiver, certs), push_interval=1,
+                      config_pull_interval=1)
+    daemon = case.start_daemon()
+    wait_until(lambda: any("test_good" in a["record_types"] for a in receiver.accepted()),
+               "records of the plugin the pulled configuration enabled")
+    with open(os.path.join(case.state_dir, "remote.version")) as f:
+        check(f.read().strip() == "2", "applied version not recorded")
+
+    # A remote configuration may not touch the backend: refused, nothing changes.
+    write_overlay(receiver, 'backend {\n  url = "https://elsewhere.example"\n}\n', "3")
+    daemon.wait_for_log("configuration pulled from the backend refused")
+    check("no such option 'backend' at top level" in daemon.stderr(),
+          "the refusal does not say why:\n" + daemon.stderr())
+    before = len(receiver.accepted())
+    receiver.wait_accepted(before + 2, daemon)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+    with open(os.path.join(case.state_dir, "remote.version")) as f:
+        check(f.read().strip() == "2", "a refused version replaced the applied one")
