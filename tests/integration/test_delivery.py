@@ -283,3 +283,48 @@ def test_pulled_configuration_is_applied_and_a_bad_one_refused(case):
     check(daemon.terminate() == 0, "exit status after SIGTERM")
     with open(os.path.join(case.state_dir, "remote.version")) as f:
         check(f.read().strip() == "2", "a refused version replaced the applied one")
+
+
+def test_register_command_stores_credentials(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    case.write_config({}, backend=backend_section(receiver, certs))
+    result = case.run("--register")
+    result.check_status(0)
+    check("registered with %s as collector" % receiver.url in result.stderr,
+          "no registration message:\n" + result.stderr)
+    for name in ("credentials.json", "collector_id"):
+        mode = stat.S_IMODE(os.stat(os.path.join(case.state_dir, name)).st_mode)
+        check(mode == 0o600, "%s mode %o, expected 600" % (name, mode))
+    check_secrets_not_logged(case)
+
+
+def test_register_with_a_wrong_secret_is_refused(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    wrong = write_secret(case.path("wrong.registration"), "not-the-secret")
+    case.write_config({}, backend=backend_section(receiver, certs,
+                                                  registration_secret_file=wrong))
+    result = case.run("--register")
+    result.check_status(3)
+    check("registration refused: HTTP 401" in result.stderr
+          or "registration refused: HTTP 403" in result.stderr,
+          "the refusal does not give the backend's answer:\n" + result.stderr)
+    check(not os.path.exists(os.path.join(case.state_dir, "credentials.json")),
+          "credentials stored after a refused registration")
+
+
+def test_token_is_refreshed_before_it_expires(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    # Tokens that live 302 s are inside the collector's 300 s renewal
+    # margin at once: it must refresh them without waiting for a 401.
+    receiver.control("POST", "/token_ttl", {"seconds": 302})
+    daemon = start(case, receiver, certs)
+    receiver.wait_accepted(3, daemon)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+    statuses = [(r.get("path"), r.get("status")) for r in receiver.requests()]
+    check(("/api/v1/collectors/refresh-token", 200) in statuses,
+          "no refresh before expiry: %r" % statuses)
+    check(all(status != 401 for _, status in statuses),
+          "a request was refused with 401: %r" % statuses)
