@@ -23,6 +23,7 @@ struct config_file {
 	struct section_span *spans;
 	size_t n_spans;
 	int stopped_line;       /* where the section scan gave up, else 0 */
+	bool remote;            /* pulled from the backend: narrower rights */
 };
 
 static const char *const host_plugin_keys[] = { "enabled", "interval", "timeout", "path" };
@@ -519,6 +520,14 @@ static int merge_plugin_header(struct config *cfg, const struct config_file *fil
 		section->enabled = cfg_opt_getnbool(enabled, 0);
 	take_long(&section->interval, sec, "interval");
 	take_long(&section->timeout, sec, "timeout");
+	/* `path` names code to load: the backend must never choose it. */
+	if (file->remote && opt_is_set(cfg_getopt(sec, "path"))) {
+		log_msg(LOG_LVL_ERROR,
+			"%s:%d: plugin \"%s\": a configuration from the backend may not set path; "
+			"only a local file may say which code to load",
+			file->path, span ? span->line : 0, title);
+		return -1;
+	}
 	return take_string(&section->path, sec, "path");
 }
 
@@ -629,8 +638,12 @@ static int read_remote_overlay(struct config *cfg, const char *overlay_path)
 		free(path);
 		return 0;
 	}
-	rc = add_config_file(cfg, overlay_path) < 0 ||
-	     parse_core_sections(cfg, &cfg->files[cfg->n_files - 1], remote_core_opts) < 0 ? -1 : 0;
+	if (add_config_file(cfg, overlay_path) < 0) {
+		free(path);
+		return -1;
+	}
+	cfg->files[cfg->n_files - 1].remote = true;
+	rc = parse_core_sections(cfg, &cfg->files[cfg->n_files - 1], remote_core_opts);
 	free(path);
 	return rc;
 }

@@ -433,6 +433,46 @@ static void test_section_scanner_skips_strings_comments_and_lists(void **state)
 	config_free_sections(spans, n);
 }
 
+static void test_remote_overlay_may_change_plugins_and_intervals_only(void **state)
+{
+	struct fixture *f = *state;
+	char overlay[256];
+	struct config *cfg;
+	char *log;
+
+	snprintf(overlay, sizeof(overlay), "%s/remote.conf", f->dir);
+	write_main(f, "collector {\n  push_interval = 60\n}\nplugin p {\n  interval = 30\n}\n");
+	write_file(overlay, "collector {\n  push_interval = 10\n}\nplugin p {\n  interval = 5\n}\n");
+	capture_start();
+	cfg = config_load_with_overlay(f->main_path, overlay);
+	free(capture_end());
+	assert_non_null(cfg);
+	assert_int_equal(cfg->collector.push_interval, 10);
+	assert_int_equal(config_find_plugin(cfg, "p")->interval, 5);
+	config_free(cfg);
+
+	write_file(overlay, "backend {\n  url = \"https://elsewhere\"\n}\n");
+	capture_start();
+	assert_null(config_load_with_overlay(f->main_path, overlay));
+	log = capture_end();
+	assert_non_null(strstr(log, "remote.conf:1: no such option 'backend' at top level"));
+	free(log);
+
+	write_file(overlay, "collector {\n  state_dir = \"/elsewhere\"\n}\n");
+	capture_start();
+	assert_null(config_load_with_overlay(f->main_path, overlay));
+	log = capture_end();
+	assert_non_null(strstr(log, "no such option 'state_dir' in section collector; valid keys: push_interval"));
+	free(log);
+
+	write_file(overlay, "plugin p {\n  path = \"/tmp/evil.so\"\n}\n");
+	capture_start();
+	assert_null(config_load_with_overlay(f->main_path, overlay));
+	log = capture_end();
+	assert_non_null(strstr(log, "a configuration from the backend may not set path"));
+	free(log);
+}
+
 static void test_section_scanner_reports_where_it_stopped(void **state)
 {
 	const char *text = "plugin a {\n}\nwhat is this\nplugin b {\n}\n";
@@ -475,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_option_table_checks),
 		cmocka_unit_test_setup_teardown(test_section_copy_and_equality, setup, teardown),
 		cmocka_unit_test(test_section_scanner_skips_strings_comments_and_lists),
+		cmocka_unit_test_setup_teardown(test_remote_overlay_may_change_plugins_and_intervals_only, setup, teardown),
 		cmocka_unit_test(test_section_scanner_reports_where_it_stopped),
 		cmocka_unit_test(test_blanking_keeps_newlines),
 	};
