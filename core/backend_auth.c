@@ -80,6 +80,14 @@ static void find_issued_files(struct backend_auth *auth)
 	free(key);
 }
 
+/* Tokens are credentials: an old one is wiped, not just freed. */
+static void replace_token(struct backend_auth *auth, const char *value)
+{
+	if (auth->token)
+		explicit_bzero(auth->token, strlen(auth->token));
+	replace_string(&auth->token, value);
+}
+
 static void load_credentials(struct backend_auth *auth)
 {
 	char *path = state_path(auth, "credentials.json");
@@ -93,9 +101,10 @@ static void load_credentials(struct backend_auth *auth)
 	if (json_object_object_get_ex(doc, "collector_id", &value) &&
 	    (!auth->collector_id || !is_hmac(auth)))
 		replace_string(&auth->collector_id, json_object_get_string(value));
-	if (json_object_object_get_ex(doc, "token", &value))
-		replace_string(&auth->token, json_object_get_string(value));
-	if (json_object_object_get_ex(doc, "expires_at", &value))
+	/* In hmac mode the collector signs its own tokens; a stored one is not used. */
+	if (!is_hmac(auth) && json_object_object_get_ex(doc, "token", &value))
+		replace_token(auth, json_object_get_string(value));
+	if (!is_hmac(auth) && json_object_object_get_ex(doc, "expires_at", &value))
 		auth->expires_at = json_object_get_int64(value);
 	json_object_put(doc);
 }
@@ -172,10 +181,8 @@ void auth_free(struct backend_auth *auth)
 		return;
 	if (auth->secret)
 		explicit_bzero(auth->secret, auth->secret_len);
-	if (auth->token)
-		explicit_bzero(auth->token, strlen(auth->token));
 	free(auth->secret);
-	free(auth->token);
+	replace_token(auth, NULL);
 	free(auth->mode);
 	free(auth->state_dir);
 	free(auth->hostname);
@@ -282,7 +289,7 @@ static int read_registration(struct backend_auth *auth, const struct backend_res
 	}
 	json_object_object_get_ex(doc, "expires_at", &expires);
 	replace_string(&auth->collector_id, json_object_get_string(id));
-	replace_string(&auth->token, json_object_get_string(token));
+	replace_token(auth, json_object_get_string(token));
 	auth->expires_at = expiry_of(auth->token, expires);
 	rc = store_issued(auth, doc, err, err_len);
 	json_object_put(doc);
@@ -358,7 +365,7 @@ static int sign_own_token(struct backend_auth *auth, char *err, size_t err_len)
 
 	if (!token)
 		return fail(err, err_len, "cannot sign a token");
-	free(auth->token);
+	replace_token(auth, NULL);
 	auth->token = token;
 	auth->expires_at = claims.issued_at + claims.lifetime_s;
 	return 0;
@@ -375,10 +382,10 @@ static int refresh_token(struct backend_auth *auth, struct backend_client *clien
 	if (!auth->token || asprintf(&bearer, "Authorization: Bearer %s", auth->token) < 0)
 		return fail(err, err_len, "no token to refresh; register again");
 	{
-		const char *headers[] = { bearer };
+		const char *headers[] = { bearer, "Content-Type: application/json" };
 
-		rc = backend_request(client, "POST", "/api/v1/collectors/refresh-token", headers, 1,
-				     "", 0, &resp);
+		rc = backend_request(client, "POST", "/api/v1/collectors/refresh-token", headers, 2,
+				     "{}", 2, &resp);
 	}
 	explicit_bzero(bearer, strlen(bearer));
 	free(bearer);
@@ -388,12 +395,18 @@ static int refresh_token(struct backend_auth *auth, struct backend_client *clien
 	doc = resp.status / 100 == 2 ? json_tokener_parse(resp.body ? resp.body : "") : NULL;
 	if (doc && json_object_object_get_ex(doc, "token", &token)) {
 		json_object_object_get_ex(doc, "expires_at", &expires);
-		replace_string(&auth->token, json_object_get_string(token));
+		replace_token(auth, json_object_get_string(token));
 		auth->expires_at = expiry_of(auth->token, expires);
 		rc = store_credentials(auth, err, err_len);
 	} else {
 		describe_error(&resp, why, sizeof(why));
-		fail(err, err_len, "token refresh refused: %s", why);
+		/* The backend no longer knows the token: register again. */
+		if (resp.status == 401 && auth->registration_secret_file[0]) {
+			replace_token(auth, NULL);
+			fail(err, err_len, "token refresh refused: %s; registering again", why);
+		} else {
+			fail(err, err_len, "token refresh refused: %s", why);
+		}
 	}
 	json_object_put(doc);
 	backend_response_clear(&resp);

@@ -63,7 +63,7 @@ int auth_register(struct backend_auth *auth, struct backend_client *client,
 const char *auth_collector_id(const struct backend_auth *auth);
 
 /*
- * auth_bearer - a token valid for at least a minute more: re-signed (hmac)
+ * auth_bearer - a token valid for five more minutes at least: re-signed (hmac)
  * or refreshed through the backend (token) when needed.  Returns the token
  * (owned by auth, valid until the next call) or NULL with err filled.
  */

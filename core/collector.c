@@ -23,6 +23,8 @@
 #define MAX_PENDING_RECORDS 200000
 /* How often the main loop looks at retiring plugins and --once plugins. */
 #define POLL_NS (50 * NS_PER_MS)
+/* At exit, how long the backend gets to take what is still spooled. */
+#define FINISH_TIMEOUT_NS (5 * NS_PER_S)
 
 struct collector {
 	const struct collector_options *opts;
@@ -520,10 +522,14 @@ static int daemon_loop(struct collector *c, const sigset_t *handled)
 	}
 	log_msg(LOG_LVL_INFO, "received %s; stopping", strsignal(sig));
 	stop_plugins(c, handled);
-	if (push(c))
-		return EXIT_OK;
-	report_loss(c);
-	return EXIT_RUNTIME;
+	if (!push(c)) {
+		report_loss(c);
+		return EXIT_RUNTIME;
+	}
+	if (!output_finish(c->output, FINISH_TIMEOUT_NS))
+		log_msg(LOG_LVL_INFO, "undelivered batches stay in %s/spool and are sent after the next start",
+			c->state_dir);
+	return EXIT_OK;
 }
 
 static int once_cycle(struct collector *c, const sigset_t *handled)
@@ -537,10 +543,16 @@ static int once_cycle(struct collector *c, const sigset_t *handled)
 	/* Settled plugins have exited or overrun: wait for none of them. */
 	runner_set_retire_all(&c->runners);
 	runner_set_hurry(&c->runners);
-	if (push(c))
-		return EXIT_OK;
-	report_loss(c);
-	return EXIT_RUNTIME;
+	if (!push(c)) {
+		report_loss(c);
+		return EXIT_RUNTIME;
+	}
+	if (!output_finish(c->output, (uint64_t)c->cfg->backend.timeout * NS_PER_S)) {
+		log_msg(LOG_LVL_ERROR, "the payload was not delivered; it stays in %s/spool for the next run",
+			c->state_dir);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
 }
 
 /*

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "backend_auth.h"
 #include "backend_client.h"
 #include "client_cert.h"
@@ -123,6 +125,10 @@ static int open_client(struct delivery *d, char *err, size_t err_len)
 	struct backend_tls tls = { d->ca_file, cert, key, d->timeout_s, d->timeout_s < 10 ? d->timeout_s : 10 };
 	struct client_cert_info info;
 
+	if (d->ca_file[0] && access(d->ca_file, R_OK) < 0) {
+		snprintf(err, err_len, "ca_file \"%s\": %s", d->ca_file, strerror(errno));
+		return -1;
+	}
 	if (client_cert_check(cert, key, &info, err, err_len) < 0)
 		return -1;
 	if (info.days_left < CLIENT_CERT_WARN_DAYS)
@@ -207,7 +213,8 @@ static int fill_collector_id(const char *id, const unsigned char *body, size_t l
 	json_object_object_get_ex(envelope, "collector_id", &current);
 	if (!current || strcmp(json_object_get_string(current), id) != 0) {
 		json_object_object_add(envelope, "collector_id", json_object_new_string(id));
-		text = json_object_to_json_string_length(envelope, JSON_C_TO_STRING_PLAIN, &text_len);
+		text = json_object_to_json_string_length(
+			envelope, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &text_len);
 		rc = gzip_compress(text, text_len, 6, out, out_len);
 	}
 	json_object_put(envelope);
@@ -296,14 +303,17 @@ static enum push_outcome push_one(struct delivery *d, uint64_t seq, const unsign
 	outcome = judge(d, seq, status, &resp);
 	lock(d);
 	if (outcome == PUSH_DONE) {
-		spool_remove(d->spool, seq);
 		d->pushed++;
 		d->consecutive_failures = 0;
 		d->last_status = status;
 		d->last_error[0] = '\0';
+		/* Left in the spool, it would be sent again at once: back off instead. */
+		if (spool_remove(d->spool, seq) < 0)
+			outcome = PUSH_RETRY;
 	} else if (outcome == PUSH_REJECTED) {
-		spool_reject(d->spool, seq, resp.body ? resp.body : resp.error);
 		d->rejected++;
+		if (spool_reject(d->spool, seq, resp.body ? resp.body : resp.error) < 0)
+			outcome = PUSH_RETRY;
 	}
 	unlock(d);
 	backend_response_clear(&resp);
@@ -371,7 +381,12 @@ static void pull_configuration(struct delivery *d)
 	if (rc < 0) {
 		log_msg(LOG_LVL_DEBUG, "configuration pull: %s", resp.error);
 	} else if (resp.status == 200) {
-		version = resp.config_version ? resp.config_version : "";
+		char digest[32];
+
+		/* Without X-Config-Version, the content itself tells a new version. */
+		snprintf(digest, sizeof(digest), "crc32:%08lx",
+			 crc32(0L, (const Bytef *)(resp.body ? resp.body : ""), (uInt)resp.body_len));
+		version = resp.config_version ? resp.config_version : digest;
 		if (!d->pulled_version || strcmp(version, d->pulled_version) != 0) {
 			free(d->pulled_version);
 			d->pulled_version = strdup(version);
@@ -395,6 +410,22 @@ static int peek(struct delivery *d, uint64_t *seq, unsigned char **body, size_t 
 	return rc;
 }
 
+/* A daemon runs for months: say it again, daily, while the certificate ages. */
+static uint64_t warn_if_cert_expires(struct delivery *d, uint64_t next_check)
+{
+	int64_t days;
+
+	if (clock_monotonic_ns() < next_check)
+		return next_check;
+	lock(d);
+	days = ((int64_t)d->cert.not_after - (int64_t)time(NULL)) / 86400;
+	unlock(d);
+	if (next_check && days < CLIENT_CERT_WARN_DAYS)
+		log_msg(LOG_LVL_WARNING, "client certificate expires in %lld day(s); renew it",
+			(long long)days);
+	return clock_monotonic_ns() + 24 * 3600 * NS_PER_S;
+}
+
 /* Pull now if it is time (and there is an identity to pull for). */
 static uint64_t maybe_pull(struct delivery *d, uint64_t next_pull)
 {
@@ -413,7 +444,7 @@ static uint64_t earliest(uint64_t a, uint64_t b)
 static void *sending_thread(void *arg)
 {
 	struct delivery *d = arg;
-	uint64_t retry_at = 0, next_pull = clock_monotonic_ns();
+	uint64_t retry_at = 0, next_pull = clock_monotonic_ns(), next_cert_check = 0;
 
 	publish_collector_id(d);
 	for (;;) {
@@ -442,6 +473,11 @@ static void *sending_thread(void *arg)
 		if (!ensure_registered(d) || push_one(d, seq, body, len) == PUSH_RETRY)
 			retry_at = clock_monotonic_ns() + retry_delay(d);
 		free(body);
+		next_cert_check = warn_if_cert_expires(d, next_cert_check);
+		/* Whoever waits in delivery_drain() looks again. */
+		lock(d);
+		pthread_cond_broadcast(&d->wake);
+		unlock(d);
 	}
 	return NULL;
 }
@@ -564,6 +600,28 @@ int delivery_submit(struct delivery *d, uint64_t seq, const void *body, size_t l
 	return rc;
 }
 
+bool delivery_drain(struct delivery *d, uint64_t timeout_ns)
+{
+	uint64_t until = clock_monotonic_ns() + timeout_ns;
+	struct timespec ts = { (time_t)(until / NS_PER_S), (long)(until % NS_PER_S) };
+	struct spool_stats st;
+	uint64_t failures;
+	bool drained;
+
+	lock(d);
+	failures = d->push_failures;
+	pthread_cond_broadcast(&d->wake);
+	for (;;) {
+		spool_get_stats(d->spool, &st);
+		drained = st.batches == 0;
+		if (drained || d->push_failures > failures || clock_monotonic_ns() >= until)
+			break;
+		pthread_cond_timedwait(&d->wake, &d->lock, &ts);
+	}
+	unlock(d);
+	return drained;
+}
+
 uint64_t delivery_max_seq(struct delivery *d)
 {
 	uint64_t seq;
@@ -605,7 +663,8 @@ void delivery_health(struct delivery *d, json_object *record)
 	add_u64(health, "registrations", d->registrations);
 	json_object_object_add(health, "last_status", json_object_new_int64(d->last_status));
 	json_object_object_add(health, "last_error", json_object_new_string(d->last_error));
-	json_object_object_add(health, "client_cert_days_left", json_object_new_int64(d->cert.days_left));
+	json_object_object_add(health, "client_cert_days_left",
+			       json_object_new_int64(((int64_t)d->cert.not_after - (int64_t)time(NULL)) / 86400));
 	add_u64(health, "spool_batches", st.batches);
 	add_u64(health, "spool_bytes", st.bytes);
 	add_u64(health, "spool_dropped_size", st.dropped_size);

@@ -14,6 +14,7 @@
 #ifndef PGA_CORE_DELIVERY_H
 #define PGA_CORE_DELIVERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,12 @@ struct delivery *delivery_start(const struct delivery_settings *settings, char *
  */
 int delivery_submit(struct delivery *d, uint64_t seq, const void *body, size_t len,
 		    char *err, size_t err_len);
+
+/*
+ * delivery_drain - wait until the spool is empty, a push fails, or
+ * timeout_ns has passed.  Returns true when everything was delivered.
+ */
+bool delivery_drain(struct delivery *d, uint64_t timeout_ns);
 
 /* delivery_max_seq - the highest seq in the spool (0: empty). */
 uint64_t delivery_max_seq(struct delivery *d);

@@ -309,6 +309,11 @@ char *output_collector_id(struct output *out)
 	return out && out->delivery ? delivery_collector_id(out->delivery) : NULL;
 }
 
+bool output_finish(struct output *out, uint64_t timeout_ns)
+{
+	return !out || !out->delivery || delivery_drain(out->delivery, timeout_ns);
+}
+
 void output_health(struct output *out, json_object *record)
 {
 	if (out && out->delivery)

@@ -22,7 +22,9 @@
 #ifndef PGA_CORE_OUTPUT_H
 #define PGA_CORE_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json.h>
 
@@ -49,6 +51,13 @@ uint64_t output_min_next_seq(struct output *out);
 
 /* output_collector_id - the id registration gave (malloc'd), or NULL. */
 char *output_collector_id(struct output *out);
+
+/*
+ * output_finish - before exiting: give the backend up to timeout_ns to
+ * take what is spooled.  True when nothing is left undelivered (always for
+ * local outputs).
+ */
+bool output_finish(struct output *out, uint64_t timeout_ns);
 
 /* output_health - add the output's own counters to the collector record. */
 void output_health(struct output *out, json_object *record);

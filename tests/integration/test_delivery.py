@@ -63,19 +63,25 @@ def test_registers_and_delivers_signed_batches_exactly_once(case):
 def test_hmac_auth_signs_its_own_token(case):
     certs = make_certs(case)
     receiver = Receiver(case, certs)
-    daemon = start(case, receiver, certs, auth="hmac")
+    # Without collector.id, hmac mode registers to get one (and a token it
+    # must then ignore: it signs its own).
+    case.write_config({"second": {"interval": 1}},
+                      backend=backend_section(receiver, certs, auth="hmac"),
+                      push_interval=1, id="")
+    daemon = case.start_daemon()
+    registered = receiver.wait_accepted(1, daemon)[0]["collector_id"]
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
     case.write_config({"second": {"interval": 1}},
                       backend=backend_section(receiver, certs, auth="hmac"),
                       push_interval=1, id="hmac-collector")
-    daemon.signal(signal.SIGTERM)
-    daemon.wait_exit()
+    before = len(receiver.accepted())
     daemon = case.start_daemon()
-    receiver.wait_accepted(2, daemon)
+    receiver.wait_accepted(before + 2, daemon)
     check(daemon.terminate() == 0, "exit status after SIGTERM")
-    accepted = receiver.accepted()
-    check(all(a["collector_id"] == "hmac-collector" for a in accepted),
-          "hmac batches should carry the configured id: %r"
-          % {a["collector_id"] for a in accepted})
+    later = receiver.accepted()[before:]
+    check(all(a["collector_id"] == "hmac-collector" for a in later),
+          "with collector.id set, hmac batches carry it (registered was %s): %r"
+          % (registered, {a["collector_id"] for a in later}))
     check_secrets_not_logged(case)
 
 
@@ -328,3 +334,24 @@ def test_token_is_refreshed_before_it_expires(case):
           "no refresh before expiry: %r" % statuses)
     check(all(status != 401 for _, status in statuses),
           "a request was refused with 401: %r" % statuses)
+
+
+def test_once_delivers_before_exiting_or_says_it_could_not(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    case.write_config({"second": {}}, backend=backend_section(receiver, certs))
+    result = case.run("--once")
+    result.check_status(0)
+    check(seqs_of(receiver.accepted()) == [1], "--once did not deliver its payload")
+
+    receiver.fault("down")
+    result = case.run("--once")
+    result.check_status(3)
+    check("the payload was not delivered; it stays in" in result.stderr,
+          "no clear message:\n" + result.stderr)
+    receiver.fault("none")
+    result = case.run("--once")
+    result.check_status(0)
+    check(seqs_of(receiver.accepted()) == [1, 2, 3],
+          "the spooled payload was not sent by the next run: %r"
+          % seqs_of(receiver.accepted()))
