@@ -11,6 +11,7 @@
 #include <json.h>
 
 #include "jwt.h"
+#include "log.h"
 #include "signature.h"
 #include "state_store.h"
 
@@ -172,6 +173,10 @@ struct backend_auth *auth_new(const struct auth_settings *s, char *err, size_t e
 	}
 	load_credentials(auth);
 	find_issued_files(auth);
+	if (!auth->secret)
+		log_msg(LOG_LVL_WARNING,
+			"no backend.secret_file: payload signatures are keyed with the bearer token, so "
+			"whoever terminates TLS could re-sign altered payloads; set a secret_file");
 	return auth;
 }
 

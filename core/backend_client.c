@@ -18,6 +18,8 @@ struct backend_client {
 	char *client_cert;
 	char *client_key;
 	char curl_error[CURL_ERROR_SIZE];
+	int (*should_abort)(void *arg);
+	void *abort_arg;
 };
 
 int backend_global_init(void)
@@ -104,8 +106,16 @@ struct backend_client *backend_client_new(const char *base_url, const struct bac
 	curl_easy_setopt(c->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
 	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (c->ca_file[0])
+	/*
+	 * ca_file pins the backend's CA: without clearing CAPATH, libcurl
+	 * would also trust every CA in the system directory.
+	 */
+	if (c->ca_file[0]) {
 		curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file);
+		curl_easy_setopt(c->curl, CURLOPT_CAPATH, NULL);
+	}
+	/* A proxy from the environment would be a TLS hop nobody configured. */
+	curl_easy_setopt(c->curl, CURLOPT_PROXY, "");
 	curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->client_cert);
 	curl_easy_setopt(c->curl, CURLOPT_SSLCERTTYPE, "PEM");
 	curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->client_key);
@@ -202,8 +212,33 @@ int backend_request(struct backend_client *client, const char *method, const cha
 	return 0;
 }
 
+static int transfer_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
+			     curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct backend_client *client = userdata;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return client->should_abort && client->should_abort(client->abort_arg);
+}
+
+void backend_client_set_abort(struct backend_client *client, int (*should_abort)(void *arg),
+			      void *arg)
+{
+	client->should_abort = should_abort;
+	client->abort_arg = arg;
+	curl_easy_setopt(client->curl, CURLOPT_XFERINFOFUNCTION, transfer_progress);
+	curl_easy_setopt(client->curl, CURLOPT_XFERINFODATA, client);
+	curl_easy_setopt(client->curl, CURLOPT_NOPROGRESS, 0L);
+}
+
 void backend_response_clear(struct backend_response *resp)
 {
+	/* Answers carry tokens and issued private keys. */
+	if (resp->body)
+		explicit_bzero(resp->body, resp->body_len);
 	free(resp->body);
 	free(resp->config_version);
 	memset(resp, 0, sizeof(*resp));

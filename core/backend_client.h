@@ -52,6 +52,13 @@ int backend_request(struct backend_client *client, const char *method, const cha
 /* backend_response_clear - free a response's buffers and zero it. */
 void backend_response_clear(struct backend_response *resp);
 
+/*
+ * backend_client_set_abort - should_abort(arg) is polled (about once a
+ * second) during a request; nonzero aborts it.  For a prompt shutdown.
+ */
+void backend_client_set_abort(struct backend_client *client, int (*should_abort)(void *arg),
+			      void *arg);
+
 /* backend_client_free - close the connection and free; NULL is fine. */
 void backend_client_free(struct backend_client *client);
 

@@ -134,24 +134,39 @@ static struct delivery_settings delivery_settings_of(const struct collector *c,
 	return s;
 }
 
-static int open_output(struct collector *c, const struct config *cfg, const char *destination)
+static struct output *open_destination(const struct collector *c, const struct config *cfg,
+				       const char *destination)
 {
 	struct delivery_settings backend = delivery_settings_of(c, cfg);
 	char err[512];
 	struct output *out = output_open(destination, &backend, err, sizeof(err));
-	uint64_t min_next;
-	char *copy;
 
-	if (!out) {
+	if (!out)
 		log_msg(LOG_LVL_ERROR, "output: %s", err);
+	return out;
+}
+
+/*
+ * One sending thread per spool: the old output is closed before the new
+ * one opens.  If the new one cannot open, the old one is opened again.
+ */
+static int open_output(struct collector *c, const struct config *cfg, const char *destination)
+{
+	struct output *out;
+	uint64_t min_next;
+	char *copy = strdup(destination);
+
+	if (!copy)
 		return -1;
-	}
-	copy = strdup(destination);
-	if (!copy) {
-		output_close(out);
-		return -1;
-	}
 	output_close(c->output);
+	c->output = NULL;
+	out = open_destination(c, cfg, destination);
+	if (!out) {
+		free(copy);
+		if (c->output_destination && cfg != c->cfg)
+			c->output = open_destination(c, c->cfg, c->output_destination);
+		return -1;
+	}
 	free(c->output_destination);
 	c->output = out;
 	c->output_destination = copy;
@@ -619,7 +634,8 @@ int collector_register(const char *config_path)
 	if (durable_make_private_dir(c.cfg->collector.state_dir) < 0) {
 		log_msg(LOG_LVL_ERROR, "state_dir \"%s\": cannot create it: %s",
 			c.cfg->collector.state_dir, strerror(errno));
-	} else if ((c.state_dir = strdup(c.cfg->collector.state_dir)) && prepare_identity(&c) == 0) {
+	} else if ((c.state_dir = strdup(c.cfg->collector.state_dir)) && lock_state_dir(&c) == 0 &&
+		   prepare_identity(&c) == 0) {
 		backend = delivery_settings_of(&c, c.cfg);
 		if (delivery_register(&backend, err, sizeof(err)) == 0)
 			rc = EXIT_OK;

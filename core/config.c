@@ -23,7 +23,6 @@ struct config_file {
 	struct section_span *spans;
 	size_t n_spans;
 	int stopped_line;       /* where the section scan gave up, else 0 */
-	bool remote;            /* pulled from the backend: narrower rights */
 };
 
 static const char *const host_plugin_keys[] = { "enabled", "interval", "timeout", "path" };
@@ -321,6 +320,23 @@ static cfg_opt_t remote_collector_opts[] = {
 	CFG_END()
 };
 
+/*
+ * In a plugin section from the backend: whether and how often it runs.  Not
+ * `path` (which code to load) nor the plugin's own options (a conninfo
+ * could send the data, or a password, elsewhere).
+ */
+static cfg_opt_t remote_plugin_opts[] = {
+	CFG_BOOL("enabled", cfg_true, CFGF_NODEFAULT),
+	CFG_INT("interval", 0, CFGF_NODEFAULT),
+	CFG_INT("timeout", 0, CFGF_NODEFAULT),
+	CFG_END()
+};
+
+static cfg_opt_t remote_plugins_opts[] = {
+	CFG_SEC("plugin", remote_plugin_opts, CFGF_TITLE | CFGF_MULTI | CFGF_NO_TITLE_DUPES),
+	CFG_END()
+};
+
 static cfg_opt_t remote_core_opts[] = {
 	CFG_SEC("collector", remote_collector_opts, CFGF_NONE),
 	CFG_SEC("plugin", no_plugin_opts, CFGF_TITLE | CFGF_MULTI),
@@ -520,14 +536,6 @@ static int merge_plugin_header(struct config *cfg, const struct config_file *fil
 		section->enabled = cfg_opt_getnbool(enabled, 0);
 	take_long(&section->interval, sec, "interval");
 	take_long(&section->timeout, sec, "timeout");
-	/* `path` names code to load: the backend must never choose it. */
-	if (file->remote && opt_is_set(cfg_getopt(sec, "path"))) {
-		log_msg(LOG_LVL_ERROR,
-			"%s:%d: plugin \"%s\": a configuration from the backend may not set path; "
-			"only a local file may say which code to load",
-			file->path, span ? span->line : 0, title);
-		return -1;
-	}
 	return take_string(&section->path, sec, "path");
 }
 
@@ -623,6 +631,35 @@ static int read_drop_ins(struct config *cfg)
 	return rc;
 }
 
+/*
+ * What the backend may not do: expand the daemon's environment (libconfuse
+ * substitutes ${NAME}) or set plugin options beyond the host's own keys.
+ */
+static int check_remote_text(const struct config_file *file)
+{
+	const char *dollar = memchr(file->text, '$', file->len);
+	char *text;
+	cfg_t *parsed;
+
+	if (dollar) {
+		int line = 1;
+
+		for (const char *p = file->text; p < dollar; p++)
+			line += *p == '\n';
+		log_msg(LOG_LVL_ERROR,
+			"%s:%d: '$' is not allowed in a configuration from the backend "
+			"(it would read the collector's environment)", file->path, line);
+		return -1;
+	}
+	text = pass_text(file, keep_plugin, NULL, false);
+	if (!text)
+		return -1;
+	parsed = parse_pass(file, text, remote_plugins_opts, CFGF_NONE, add_plugin_validators);
+	free(text);
+	cfg_free(parsed);
+	return parsed ? 0 : -1;
+}
+
 /* The overlay pulled from the backend is read last, with a narrower schema. */
 static int read_remote_overlay(struct config *cfg, const char *overlay_path)
 {
@@ -642,8 +679,9 @@ static int read_remote_overlay(struct config *cfg, const char *overlay_path)
 		free(path);
 		return -1;
 	}
-	cfg->files[cfg->n_files - 1].remote = true;
-	rc = parse_core_sections(cfg, &cfg->files[cfg->n_files - 1], remote_core_opts);
+	rc = check_remote_text(&cfg->files[cfg->n_files - 1]);
+	if (rc == 0)
+		rc = parse_core_sections(cfg, &cfg->files[cfg->n_files - 1], remote_core_opts);
 	free(path);
 	return rc;
 }

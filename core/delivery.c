@@ -117,6 +117,17 @@ static bool wait_for(struct delivery *d, uint64_t until, bool only_until)
 
 /* ---- TLS client ----------------------------------------------------------------- */
 
+static int stop_requested(void *arg)
+{
+	struct delivery *d = arg;
+	bool stop;
+
+	lock(d);
+	stop = d->stop;
+	unlock(d);
+	return stop;
+}
+
 /* Prefer the certificate issued at registration over the bootstrap one. */
 static int open_client(struct delivery *d, char *err, size_t err_len)
 {
@@ -138,6 +149,7 @@ static int open_client(struct delivery *d, char *err, size_t err_len)
 	d->client = backend_client_new(d->url, &tls, err, err_len);
 	if (!d->client)
 		return -1;
+	backend_client_set_abort(d->client, stop_requested, d);
 	lock(d);
 	d->cert = info;
 	unlock(d);
@@ -453,6 +465,8 @@ static void *sending_thread(void *arg)
 		size_t len;
 		int rc;
 
+		if (stop_requested(d))
+			break;
 		next_pull = maybe_pull(d, next_pull);
 		if (retry_at) {
 			if (!wait_for(d, earliest(retry_at, d->pull_interval_ns ? next_pull : 0), true))

@@ -469,7 +469,21 @@ static void test_remote_overlay_may_change_plugins_and_intervals_only(void **sta
 	capture_start();
 	assert_null(config_load_with_overlay(f->main_path, overlay));
 	log = capture_end();
-	assert_non_null(strstr(log, "a configuration from the backend may not set path"));
+	assert_non_null(strstr(log, "no such option 'path' in plugin \"p\"; valid keys: enabled, interval, timeout"));
+	free(log);
+
+	write_file(overlay, "plugin p {\n  conninfo = \"host=elsewhere\"\n}\n");
+	capture_start();
+	assert_null(config_load_with_overlay(f->main_path, overlay));
+	log = capture_end();
+	assert_non_null(strstr(log, "no such option 'conninfo' in plugin \"p\""));
+	free(log);
+
+	write_file(overlay, "plugin p {\n\n  enabled = \"${HOME}\"\n}\n");
+	capture_start();
+	assert_null(config_load_with_overlay(f->main_path, overlay));
+	log = capture_end();
+	assert_non_null(strstr(log, "remote.conf:3: '$' is not allowed in a configuration from the backend"));
 	free(log);
 }
 
