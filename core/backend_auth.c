@@ -297,6 +297,11 @@ static int read_registration(struct backend_auth *auth, const struct backend_res
 	replace_token(auth, json_object_get_string(token));
 	auth->expires_at = expiry_of(auth->token, expires);
 	rc = store_issued(auth, doc, err, err_len);
+	/* hmac mode wanted only an id: it signs its own tokens. */
+	if (is_hmac(auth)) {
+		replace_token(auth, NULL);
+		auth->expires_at = 0;
+	}
 	json_object_put(doc);
 	return rc < 0 ? -1 : store_credentials(auth, err, err_len);
 }

@@ -205,7 +205,12 @@ int backend_request(struct backend_client *client, const char *method, const cha
 	curl_slist_free_all(list);
 	free(url);
 	if (rc != CURLE_OK) {
-		describe_failure(client, rc, resp->error, sizeof(resp->error));
+		char error[sizeof(resp->error)];
+
+		/* A partial answer is of no use, and may hold a token. */
+		describe_failure(client, rc, error, sizeof(error));
+		backend_response_clear(resp);
+		memcpy(resp->error, error, sizeof(error));
 		return -1;
 	}
 	curl_easy_getinfo(client->curl, CURLINFO_RESPONSE_CODE, &resp->status);

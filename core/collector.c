@@ -302,13 +302,39 @@ static void report_loss(struct collector *c)
 
 /* ---- loading and reloading ------------------------------------------------- */
 
+/*
+ * The local files, with the configuration pulled from the backend when it
+ * is valid with them.  A pulled one that is not (kept from an older
+ * collector, say) must not keep the collector from starting: it is set
+ * aside.
+ */
+static struct config *load_configuration(const char *path)
+{
+	struct config *cfg = config_load(path);
+	struct config *local;
+	char *overlay = NULL, *aside = NULL;
+
+	if (cfg)
+		return cfg;
+	local = config_load_with_overlay(path, "");
+	if (!local)
+		return NULL;
+	if (asprintf(&overlay, "%s/" CONFIG_REMOTE_FILE, local->collector.state_dir) >= 0 &&
+	    asprintf(&aside, "%s.refused", overlay) >= 0 && rename(overlay, aside) == 0)
+		log_msg(LOG_LVL_ERROR, "%s is not valid with this configuration (see above); "
+			"set aside as %s, running on the local files", overlay, aside);
+	free(overlay);
+	free(aside);
+	return local;
+}
+
 static int load_everything(struct collector *c)
 {
 	struct plugin_set set;
 	enum log_level level = LOG_LVL_INFO;
 	bool once = c->opts->once;
 
-	c->cfg = config_load(c->opts->config_path);
+	c->cfg = load_configuration(c->opts->config_path);
 	if (!c->cfg)
 		return EXIT_INVALID;
 	log_parse_level(c->cfg->collector.log_level, &level);
@@ -423,7 +449,7 @@ static void apply_configuration(struct collector *c, struct config *fresh, struc
 
 static void reload_local(struct collector *c)
 {
-	struct config *fresh = config_load(c->opts->config_path);
+	struct config *fresh = load_configuration(c->opts->config_path);
 	struct plugin_set set = { 0 };
 
 	if (fresh && plugin_set_prepare(fresh, &c->registry, &set) == 0 && !set.n_config_errors) {

@@ -666,6 +666,8 @@ static int read_remote_overlay(struct config *cfg, const char *overlay_path)
 	char *path = NULL;
 	int rc;
 
+	if (overlay_path && !overlay_path[0])
+		return 0;
 	if (!overlay_path) {
 		if (asprintf(&path, "%s/" CONFIG_REMOTE_FILE, cfg->collector.state_dir) < 0)
 			return -1;

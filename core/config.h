@@ -94,8 +94,9 @@ struct config *config_load(const char *main_path);
 
 /*
  * config_load_with_overlay - config_load(), reading overlay_path instead of
- * state_dir/remote.conf as the last file.  The overlay may hold plugin
- * sections and collector.push_interval only.
+ * state_dir/remote.conf as the last file ("" reads none).  The overlay may
+ * hold collector.push_interval and plugin sections with enabled, interval
+ * and timeout only.
  */
 struct config *config_load_with_overlay(const char *main_path, const char *overlay_path);
 
