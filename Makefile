@@ -119,8 +119,14 @@ $(BUILD)/bench/core_bench: bench/core_bench.c $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS_ALL) $(DEPS_LIBS) -ldl -lpthread -lm
 
-bench: all $(BUILD)/bench/core_bench
+$(BUILD)/bench/delivery_bench: bench/delivery_bench.c $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS_ALL) $(DEPS_LIBS) -ldl -lpthread -lm
+
+# The delivery benchmark starts tests/receiver/receiver.py (python3, openssl).
+bench: all $(BUILD)/bench/core_bench $(BUILD)/bench/delivery_bench
 	$(BUILD)/bench/core_bench
+	PYTHON=$(PYTHON) sh bench/run-delivery-bench.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \

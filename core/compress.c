@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <stdlib.h>
 #include <zlib.h>
 
@@ -164,6 +165,25 @@ static int inflate_all(z_stream *zs, struct input *in, size_t max_out, unsigned 
 		if (zs->avail_in == 0 && in->left == 0 && zs->avail_out != 0)
 			return -1;
 	}
+}
+
+int gzip_peek(const void *data, size_t len, unsigned char *out, size_t size, size_t *got)
+{
+	z_stream zs;
+	int rc;
+
+	memset(&zs, 0, sizeof(zs));
+	*got = 0;
+	if (len > UINT_MAX || size > UINT_MAX || inflateInit2(&zs, 15 + 16) != Z_OK)
+		return -1;
+	zs.next_in = (Bytef *)(uintptr_t)data;
+	zs.avail_in = (uInt)len;
+	zs.next_out = out;
+	zs.avail_out = (uInt)size;
+	rc = inflate(&zs, Z_SYNC_FLUSH);
+	*got = size - zs.avail_out;
+	inflateEnd(&zs);
+	return rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR ? 0 : -1;
 }
 
 int gzip_decompress(const void *data, size_t len, size_t max_out, unsigned char **out,

@@ -38,4 +38,11 @@ int gzip_compress(const void *data, size_t len, int level, unsigned char **out,
 int gzip_decompress(const void *data, size_t len, size_t max_out, unsigned char **out,
 		    size_t *out_len);
 
+/*
+ * gzip_peek - the first bytes of what `data` decompresses to: up to `size`
+ * bytes into out, *got receives how many.  Only as much is inflated as
+ * that takes.  Returns 0, or -1 when the data is not gzip.
+ */
+int gzip_peek(const void *data, size_t len, unsigned char *out, size_t size, size_t *got);
+
 #endif

@@ -205,6 +205,22 @@ static json_object *parse_json(const unsigned char *text, size_t len)
 	return doc;
 }
 
+/*
+ * payload_build() writes collector_id first: a look at the first bytes
+ * tells whether the batch already carries `id`, without inflating it all.
+ */
+static bool carries_id(const char *id, const unsigned char *body, size_t len)
+{
+	unsigned char head[320];
+	char expected[sizeof(head)];
+	size_t got;
+	int n = snprintf(expected, sizeof(expected), "{\"collector_id\":\"%s\"", id);
+
+	return n > 0 && (size_t)n < sizeof(expected) &&
+	       gzip_peek(body, len, head, sizeof(head), &got) == 0 && got >= (size_t)n &&
+	       memcmp(head, expected, (size_t)n) == 0;
+}
+
 static int fill_collector_id(const char *id, const unsigned char *body, size_t len,
 			     unsigned char **out, size_t *out_len)
 {
@@ -216,6 +232,8 @@ static int fill_collector_id(const char *id, const unsigned char *body, size_t l
 	int rc = 1;
 
 	*out = NULL;
+	if (carries_id(id, body, len))
+		return 1;
 	if (gzip_decompress(body, len, MAX_PAYLOAD_BYTES, &json, &json_len) < 0)
 		return -1;
 	envelope = parse_json(json, json_len);

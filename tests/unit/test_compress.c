@@ -99,6 +99,25 @@ static void test_round_trip_empty(void **state)
 	free(unpacked);
 }
 
+static void test_peek_inflates_only_the_beginning(void **state)
+{
+	char text[100000];
+	unsigned char *gz, head[32];
+	size_t gz_len, got;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = (char)('a' + (i * 7 + i / 13) % 26);
+	memcpy(text, "{\"collector_id\":\"abc\"", 21);
+	assert_int_equal(gzip_compress(text, sizeof(text), 6, &gz, &gz_len), 0);
+	assert_int_equal(gzip_peek(gz, gz_len, head, sizeof(head), &got), 0);
+	assert_int_equal(got, sizeof(head));
+	assert_memory_equal(head, text, sizeof(head));
+	/* Not gzip at all. */
+	assert_int_equal(gzip_peek(text, sizeof(text), head, sizeof(head), &got), -1);
+	free(gz);
+}
+
 static void test_bad_arguments_are_refused(void **state)
 {
 	unsigned char *out = (unsigned char *)"sentinel";
@@ -311,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_random_data),
 		cmocka_unit_test(test_round_trip_compressible_data),
 		cmocka_unit_test(test_round_trip_empty),
+		cmocka_unit_test(test_peek_inflates_only_the_beginning),
 		cmocka_unit_test(test_bad_arguments_are_refused),
 		cmocka_unit_test(test_corrupt_crc_and_length_are_rejected),
 		cmocka_unit_test(test_truncated_input_is_rejected),
