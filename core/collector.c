@@ -227,12 +227,19 @@ static json_object *build_payload(struct collector *c, uint64_t seq)
 static bool deliver(struct collector *c, json_object *payload)
 {
 	char err[512];
+	int rc = output_deliver(c->output, payload, err, sizeof(err));
 
-	if (output_deliver(c->output, payload, err, sizeof(err)) == 0) {
+	if (rc == 0) {
 		c->totals.payloads_delivered++;
 		return true;
 	}
 	c->totals.delivery_failures++;
+	if (rc == -2) {
+		/* Retrying would hold up every payload after it: count it lost. */
+		c->totals.payloads_dropped++;
+		log_msg(LOG_LVL_ERROR, "output %s: %s; this payload is lost", c->output_destination, err);
+		return true;
+	}
 	log_msg(LOG_LVL_ERROR, "output %s: %s%s", c->output_destination, err,
 		c->opts->once ? "" : "; the payload is kept and retried at the next push");
 	return false;

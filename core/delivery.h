@@ -54,7 +54,8 @@ struct delivery *delivery_start(const struct delivery_settings *settings, char *
 
 /*
  * delivery_submit - spool one payload (its gzip body) under `seq`.  Returns
- * 0 once it is on disk, -1 with err filled.
+ * 0 once it is on disk; -1 with err filled when a later try may succeed;
+ * -2 when it never can (see spool_put()).
  */
 int delivery_submit(struct delivery *d, uint64_t seq, const void *body, size_t len,
 		    char *err, size_t err_len);

@@ -63,7 +63,8 @@ bool output_finish(struct output *out, uint64_t timeout_ns);
 void output_health(struct output *out, json_object *record);
 
 /*
- * output_deliver - write one payload.  `envelope` is borrowed (json-c may
+ * output_deliver - write one payload.  -2 (instead of -1) means the
+ * payload can never be taken (the spool refuses it for good): do not retry.  `envelope` is borrowed (json-c may
  * cache its serialization inside it).  Returns 0 once the payload is
  * written (and, for files, on disk), or -1 with a message naming the
  * destination and the system error in err[0..err_len); after a failure a

@@ -49,6 +49,7 @@ json_object *self_metrics_record(const struct collector_totals *totals,
 	json_object_object_add(record, "uptime_s", json_number_new_double(totals->uptime_s));
 	add_u64(record, "payloads_delivered", totals->payloads_delivered);
 	add_u64(record, "delivery_failures", totals->delivery_failures);
+	add_u64(record, "payloads_dropped", totals->payloads_dropped);
 	add_u64(record, "records_dropped_queue", totals->records_dropped_queue);
 	add_u64(record, "plugins_rejected", totals->plugins_rejected);
 	add_u64(record, "plugins_missing", totals->plugins_missing);

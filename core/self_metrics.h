@@ -17,6 +17,7 @@ struct collector_totals {
 	double uptime_s;
 	uint64_t payloads_delivered;
 	uint64_t delivery_failures;
+	uint64_t payloads_dropped;        /* refused for good by the output (too large) */
 	uint64_t records_dropped_queue;   /* lost at the pending-queue bound */
 	uint64_t plugins_rejected;        /* at the last (re)load */
 	uint64_t plugins_missing;

@@ -786,7 +786,7 @@ static int refuse_oversized(struct spool *sp, uint64_t seq, uint64_t file_bytes,
 	set_error(err, err_len, "spool %s: batch seq %" PRIu64 " needs %" PRIu64
 		  " bytes, more than the spool's whole size bound (%" PRIu64 " bytes); not stored",
 		  sp->dir, seq, file_bytes, sp->limits.max_bytes);
-	return -1;
+	return -2;
 }
 
 int spool_put(struct spool *sp, uint64_t seq, const void *body, size_t len, char *err,
@@ -798,12 +798,12 @@ int spool_put(struct spool *sp, uint64_t seq, const void *body, size_t len, char
 
 	if (seq == 0) {
 		set_error(err, err_len, "spool %s: batch seq 0 is not valid; sequences start at 1", sp->dir);
-		return -1;
+		return -2;
 	}
 	if (index_find(sp, seq, &at)) {
 		set_error(err, err_len, "spool %s: batch seq %" PRIu64 " is already in the spool; not stored again",
 			  sp->dir, seq);
-		return -1;
+		return -2;
 	}
 	if (sp->limits.max_bytes && file_bytes > sp->limits.max_bytes)
 		return refuse_oversized(sp, seq, file_bytes, err, err_len);

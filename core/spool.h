@@ -104,9 +104,10 @@ struct spool *spool_open(const char *dir, const struct spool_limits *limits, cha
  *          already.
  * body     the exact bytes that will be sent; may be NULL when len is 0.
  * err      on failure, receives the reason (may be NULL).
- * Returns 0 when the batch is stored, -1 when it is not: seq 0 or already
- * present, an I/O error (nothing is left behind), or a batch whose file
- * alone exceeds max_bytes (refused before anything is written; this one is
+ * Returns 0 when the batch is stored; -1 when it is not but a later try may
+ * succeed (an I/O error or out of memory; nothing is left behind); -2 when
+ * it never can be: seq 0 or already present, or a batch whose file alone
+ * exceeds max_bytes (refused before anything is written; this one is
  * logged and counted in dropped_size, as it is lost).
  */
 int spool_put(struct spool *sp, uint64_t seq, const void *body, size_t len, char *err,

@@ -583,7 +583,7 @@ static void test_batch_larger_than_the_bound_is_refused(void **state)
 
 	put_batch(sp, 1, 1000);
 	start_capture();
-	assert_int_equal(spool_put(sp, 2, body, 2000 - DOCUMENTED_HEADER_SIZE + 1, err, sizeof(err)), -1);
+	assert_int_equal(spool_put(sp, 2, body, 2000 - DOCUMENTED_HEADER_SIZE + 1, err, sizeof(err)), -2);
 	char *log = end_capture();
 
 	assert_non_null(strstr(err, "seq 2"));
@@ -730,7 +730,7 @@ static void test_duplicate_and_zero_seq_are_refused(void **state)
 	char err[ERR_SIZE] = "";
 
 	put_batch(sp, 5, 40);
-	assert_int_equal(spool_put(sp, 5, other, sizeof(other), err, sizeof(err)), -1);
+	assert_int_equal(spool_put(sp, 5, other, sizeof(other), err, sizeof(err)), -2);
 	assert_non_null(strstr(err, "seq 5"));
 	assert_non_null(strstr(err, "already"));
 	expect_oldest(sp, 5, 40);   /* the first body is untouched */
@@ -738,10 +738,10 @@ static void test_duplicate_and_zero_seq_are_refused(void **state)
 
 	sp = open_spool(f->dir, 0, 0);
 	err[0] = '\0';
-	assert_int_equal(spool_put(sp, 5, other, sizeof(other), err, sizeof(err)), -1);
+	assert_int_equal(spool_put(sp, 5, other, sizeof(other), err, sizeof(err)), -2);
 	assert_non_null(strstr(err, "already"));
 	err[0] = '\0';
-	assert_int_equal(spool_put(sp, 0, other, sizeof(other), err, sizeof(err)), -1);
+	assert_int_equal(spool_put(sp, 0, other, sizeof(other), err, sizeof(err)), -2);
 	assert_non_null(strstr(err, "seq 0"));
 	assert_int_equal(stats_of(sp).batches, 1);
 	expect_oldest(sp, 5, 40);
