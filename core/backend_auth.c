@@ -10,6 +10,7 @@
 
 #include <json.h>
 
+#include "error_text.h"
 #include "jwt.h"
 #include "log.h"
 #include "signature.h"
@@ -33,16 +34,6 @@ struct backend_auth {
 	char *issued_key;
 };
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static bool is_hmac(const struct backend_auth *auth)
 {
@@ -114,7 +105,7 @@ static int store_text(const struct backend_auth *auth, const char *name, const c
 		      char *err, size_t err_len)
 {
 	if (state_write_file(auth->state_dir, name, text, strlen(text), 0600) < 0)
-		return fail(err, err_len, "%s/%s: cannot store it: %s", auth->state_dir, name,
+		return error_set(err, err_len, "%s/%s: cannot store it: %s", auth->state_dir, name,
 			    strerror(errno));
 	return 0;
 }
@@ -126,7 +117,7 @@ static int store_credentials(struct backend_auth *auth, char *err, size_t err_le
 	int rc;
 
 	if (!doc)
-		return fail(err, err_len, "out of memory");
+		return error_set(err, err_len, "out of memory");
 	json_object_object_add(doc, "collector_id", json_object_new_string(auth->collector_id));
 	json_object_object_add(doc, "token", auth->token ? json_object_new_string(auth->token) : NULL);
 	json_object_object_add(doc, "expires_at", json_object_new_int64(auth->expires_at));
@@ -146,7 +137,7 @@ static int read_secret(struct backend_auth *auth, const char *secret_file, char 
 
 	if (!secret_file || !secret_file[0] || (!required && access(secret_file, F_OK) < 0)) {
 		if (required)
-			return fail(err, err_len, "auth = \"hmac\" needs backend.secret_file");
+			return error_set(err, err_len, "auth = \"hmac\" needs backend.secret_file");
 		return 0;
 	}
 	return secret_file_read(secret_file, &auth->secret, &auth->secret_len, err, err_len);
@@ -157,7 +148,7 @@ struct backend_auth *auth_new(const struct auth_settings *s, char *err, size_t e
 	struct backend_auth *auth = calloc(1, sizeof(*auth));
 
 	if (!auth) {
-		fail(err, err_len, "out of memory");
+		error_set(err, err_len, "out of memory");
 		return NULL;
 	}
 	auth->mode = strdup(s->mode);
@@ -290,7 +281,7 @@ static int read_registration(struct backend_auth *auth, const struct backend_res
 	if (!doc || !json_object_object_get_ex(doc, "collector_id", &id) ||
 	    !json_object_object_get_ex(doc, "token", &token)) {
 		json_object_put(doc);
-		return fail(err, err_len, "registration answer lacks collector_id or token");
+		return error_set(err, err_len, "registration answer lacks collector_id or token");
 	}
 	json_object_object_get_ex(doc, "expires_at", &expires);
 	replace_string(&auth->collector_id, json_object_get_string(id));
@@ -330,12 +321,12 @@ int auth_register(struct backend_auth *auth, struct backend_client *client, char
 	int rc = -1;
 
 	if (!auth->registration_secret_file[0])
-		return fail(err, err_len, "registration needs backend.registration_secret_file");
+		return error_set(err, err_len, "registration needs backend.registration_secret_file");
 	if (secret_file_read(auth->registration_secret_file, &secret, &secret_len, err, err_len) < 0)
 		return -1;
 	body = registration_body(auth);
 	if (!body || asprintf(&header, "X-Registration-Secret: %.*s", (int)secret_len, secret) < 0) {
-		fail(err, err_len, "out of memory");
+		error_set(err, err_len, "out of memory");
 		goto out;
 	}
 	{
@@ -343,7 +334,7 @@ int auth_register(struct backend_auth *auth, struct backend_client *client, char
 
 		if (backend_request(client, "POST", "/api/v1/collectors/register", headers, 2, body,
 				    strlen(body), &resp) < 0) {
-			fail(err, err_len, "registration: %s", resp.error);
+			error_set(err, err_len, "registration: %s", resp.error);
 			goto out;
 		}
 	}
@@ -353,7 +344,7 @@ int auth_register(struct backend_auth *auth, struct backend_client *client, char
 		char why[512];
 
 		describe_error(&resp, why, sizeof(why));
-		fail(err, err_len, "registration refused: %s", why);
+		error_set(err, err_len, "registration refused: %s", why);
 	}
 	backend_response_clear(&resp);
 out:
@@ -374,7 +365,7 @@ static int sign_own_token(struct backend_auth *auth, char *err, size_t err_len)
 	char *token = jwt_sign_hs256(&claims, auth->secret, auth->secret_len);
 
 	if (!token)
-		return fail(err, err_len, "cannot sign a token");
+		return error_set(err, err_len, "cannot sign a token");
 	replace_token(auth, NULL);
 	auth->token = token;
 	auth->expires_at = claims.issued_at + claims.lifetime_s;
@@ -390,7 +381,7 @@ static int refresh_token(struct backend_auth *auth, struct backend_client *clien
 	int rc = -1;
 
 	if (!auth->token || asprintf(&bearer, "Authorization: Bearer %s", auth->token) < 0)
-		return fail(err, err_len, "no token to refresh; register again");
+		return error_set(err, err_len, "no token to refresh; register again");
 	{
 		const char *headers[] = { bearer, "Content-Type: application/json" };
 
@@ -400,7 +391,7 @@ static int refresh_token(struct backend_auth *auth, struct backend_client *clien
 	explicit_bzero(bearer, strlen(bearer));
 	free(bearer);
 	if (rc < 0)
-		return fail(err, err_len, "token refresh: %s", resp.error);
+		return error_set(err, err_len, "token refresh: %s", resp.error);
 	rc = -1;
 	doc = resp.status / 100 == 2 ? json_tokener_parse(resp.body ? resp.body : "") : NULL;
 	if (doc && json_object_object_get_ex(doc, "token", &token)) {
@@ -413,9 +404,9 @@ static int refresh_token(struct backend_auth *auth, struct backend_client *clien
 		/* The backend no longer knows the token: register again. */
 		if (resp.status == 401 && auth->registration_secret_file[0]) {
 			replace_token(auth, NULL);
-			fail(err, err_len, "token refresh refused: %s; registering again", why);
+			error_set(err, err_len, "token refresh refused: %s; registering again", why);
 		} else {
-			fail(err, err_len, "token refresh refused: %s", why);
+			error_set(err, err_len, "token refresh refused: %s", why);
 		}
 	}
 	json_object_put(doc);
@@ -435,7 +426,7 @@ const char *auth_bearer(struct backend_auth *auth, struct backend_client *client
 		return auth->token;
 	if (is_hmac(auth)) {
 		if (!auth->collector_id) {
-			fail(err, err_len, "auth = \"hmac\" needs collector.id or a registration");
+			error_set(err, err_len, "auth = \"hmac\" needs collector.id or a registration");
 			return NULL;
 		}
 		return sign_own_token(auth, err, err_len) == 0 ? auth->token : NULL;

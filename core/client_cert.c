@@ -11,18 +11,10 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "error_text.h"
+
 #define SECONDS_PER_DAY 86400
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Like ssh: a private key others can read is refused, not used. */
 static int check_key_mode(const char *key_path, char *err, size_t err_len)
@@ -30,11 +22,11 @@ static int check_key_mode(const char *key_path, char *err, size_t err_len)
 	struct stat st;
 
 	if (stat(key_path, &st) < 0)
-		return fail(err, err_len, "client key \"%s\": %s", key_path, strerror(errno));
+		return error_set(err, err_len, "client key \"%s\": %s", key_path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(err, err_len, "client key \"%s\": not a regular file", key_path);
+		return error_set(err, err_len, "client key \"%s\": not a regular file", key_path);
 	if (st.st_mode & 077)
-		return fail(err, err_len,
+		return error_set(err, err_len,
 			    "client key \"%s\" is readable by group or others (mode %04o); chmod 600 it",
 			    key_path, (unsigned)(st.st_mode & 07777));
 	return 0;
@@ -44,9 +36,9 @@ static int load_file(const char *what, const char *path, gnutls_datum_t *data,
 		     char *err, size_t err_len)
 {
 	if (access(path, R_OK) < 0)
-		return fail(err, err_len, "%s \"%s\": %s", what, path, strerror(errno));
+		return error_set(err, err_len, "%s \"%s\": %s", what, path, strerror(errno));
 	if (gnutls_load_file(path, data) < 0)
-		return fail(err, err_len, "%s \"%s\": cannot be read", what, path);
+		return error_set(err, err_len, "%s \"%s\": cannot be read", what, path);
 	return 0;
 }
 
@@ -58,11 +50,11 @@ static int read_certificate(const gnutls_datum_t *pem, const char *cert_path,
 	int rc;
 
 	if (gnutls_x509_crt_init(&crt) < 0)
-		return fail(err, err_len, "out of memory");
+		return error_set(err, err_len, "out of memory");
 	rc = gnutls_x509_crt_import(crt, pem, GNUTLS_X509_FMT_PEM);
 	if (rc < 0) {
 		gnutls_x509_crt_deinit(crt);
-		return fail(err, err_len, "client certificate \"%s\": not a PEM certificate: %s",
+		return error_set(err, err_len, "client certificate \"%s\": not a PEM certificate: %s",
 			    cert_path, gnutls_strerror(rc));
 	}
 	info->not_after = gnutls_x509_crt_get_expiration_time(crt);
@@ -71,7 +63,7 @@ static int read_certificate(const gnutls_datum_t *pem, const char *cert_path,
 	gnutls_x509_crt_deinit(crt);
 	info->days_left = ((int64_t)info->not_after - (int64_t)time(NULL)) / SECONDS_PER_DAY;
 	if (info->not_after <= time(NULL))
-		return fail(err, err_len, "client certificate \"%s\" (%s) has expired", cert_path,
+		return error_set(err, err_len, "client certificate \"%s\" (%s) has expired", cert_path,
 			    info->subject);
 	return 0;
 }
@@ -83,14 +75,14 @@ static int check_pair(const char *cert_path, const char *key_path, char *err, si
 	int rc;
 
 	if (gnutls_certificate_allocate_credentials(&cred) < 0)
-		return fail(err, err_len, "out of memory");
+		return error_set(err, err_len, "out of memory");
 	rc = gnutls_certificate_set_x509_key_file(cred, cert_path, key_path, GNUTLS_X509_FMT_PEM);
 	gnutls_certificate_free_credentials(cred);
 	if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
-		return fail(err, err_len, "client key \"%s\" does not match the certificate \"%s\"",
+		return error_set(err, err_len, "client key \"%s\" does not match the certificate \"%s\"",
 			    key_path, cert_path);
 	if (rc < 0)
-		return fail(err, err_len, "client certificate \"%s\" and key \"%s\": %s", cert_path,
+		return error_set(err, err_len, "client certificate \"%s\" and key \"%s\": %s", cert_path,
 			    key_path, gnutls_strerror(rc));
 	return 0;
 }
@@ -109,6 +101,6 @@ int client_cert_check(const char *cert_path, const char *key_path,
 	if (rc < 0 || check_key_mode(key_path, err, err_len) < 0)
 		return -1;
 	if (access(key_path, R_OK) < 0)
-		return fail(err, err_len, "client key \"%s\": %s", key_path, strerror(errno));
+		return error_set(err, err_len, "client key \"%s\": %s", key_path, strerror(errno));
 	return check_pair(cert_path, key_path, err, err_len);
 }

@@ -14,6 +14,7 @@
 
 #include "compress.h"
 #include "durable.h"
+#include "error_text.h"
 
 #define FILE_SCHEME "file://"
 #define ACCEPTED_FORMS                                                     \
@@ -36,17 +37,6 @@ struct output {
 	struct delivery *delivery;   /* OUTPUT_BACKEND */
 };
 
-__attribute__((format(printf, 3, 4)))
-static void set_error(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || err_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 static bool has_prefix_nocase(const char *text, const char *prefix)
 {
@@ -64,24 +54,24 @@ static bool has_suffix(const char *text, const char *suffix)
 static void explain_unsupported(const char *destination, char *err, size_t err_len)
 {
 	if (destination == NULL || destination[0] == '\0')
-		set_error(err, err_len, "output destination is empty; " ACCEPTED_FORMS);
+		error_set(err, err_len, "output destination is empty; " ACCEPTED_FORMS);
 	else if (has_prefix_nocase(destination, "http://"))
-		set_error(err, err_len,
+		error_set(err, err_len,
 			  "output destination \"%s\": plain http is refused; payloads and "
 			  "credentials only travel over https://",
 			  destination);
 	else if (has_prefix_nocase(destination, FILE_SCHEME))
-		set_error(err, err_len,
+		error_set(err, err_len,
 			  "output destination \"%s\": a file URL needs an empty host and an "
 			  "absolute path, as in file:///var/tmp/payloads.json; " ACCEPTED_FORMS,
 			  destination);
 	else if (destination[0] == '/')
-		set_error(err, err_len,
+		error_set(err, err_len,
 			  "output destination \"%s\" is a bare path; write it as "
 			  "\"file://%s\"; " ACCEPTED_FORMS,
 			  destination, destination);
 	else
-		set_error(err, err_len, "output destination \"%s\" is not supported; " ACCEPTED_FORMS,
+		error_set(err, err_len, "output destination \"%s\" is not supported; " ACCEPTED_FORMS,
 			  destination);
 }
 
@@ -103,13 +93,13 @@ static struct output *open_file(const char *path, char *err, size_t err_len)
 	struct stat st;
 
 	if (out == NULL || (out->path = strdup(path)) == NULL) {
-		set_error(err, err_len, "cannot open output file \"%s\": out of memory", path);
+		error_set(err, err_len, "cannot open output file \"%s\": out of memory", path);
 		output_close(out);
 		return NULL;
 	}
 	out->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (out->fd < 0 || fstat(out->fd, &st) != 0) {
-		set_error(err, err_len, "cannot open output file \"%s\": %s", path,
+		error_set(err, err_len, "cannot open output file \"%s\": %s", path,
 			  strerror(errno));
 		output_close(out);
 		return NULL;
@@ -124,12 +114,12 @@ static struct output *open_backend(const char *url, const struct delivery_settin
 	struct output *out;
 
 	if (!backend) {
-		set_error(err, err_len, "output destination \"%s\": no backend settings", url);
+		error_set(err, err_len, "output destination \"%s\": no backend settings", url);
 		return NULL;
 	}
 	out = new_output(OUTPUT_BACKEND);
 	if (!out) {
-		set_error(err, err_len, "out of memory");
+		error_set(err, err_len, "out of memory");
 		return NULL;
 	}
 	out->delivery = delivery_start(backend, err, err_len);
@@ -151,7 +141,7 @@ struct output *output_open(const char *destination, const struct delivery_settin
 	if (destination != NULL && strcmp(destination, "-") == 0) {
 		out = new_output(OUTPUT_STDOUT);
 		if (out == NULL)
-			set_error(err, err_len, "cannot open standard output: out of memory");
+			error_set(err, err_len, "cannot open standard output: out of memory");
 		return out;
 	}
 	if (destination != NULL && has_prefix_nocase(destination, FILE_SCHEME) &&
@@ -166,21 +156,21 @@ static void cut_back(const struct output *out, off_t size_before, const char *wh
 		     int saved_errno, char *err, size_t err_len)
 {
 	if (!out->regular_file) {
-		set_error(err, err_len, "cannot %s \"%s\": %s", what, out->path,
+		error_set(err, err_len, "cannot %s \"%s\": %s", what, out->path,
 			  strerror(saved_errno));
 		return;
 	}
 	while (ftruncate(out->fd, size_before) != 0) {
 		if (errno == EINTR)
 			continue;
-		set_error(err, err_len,
+		error_set(err, err_len,
 			  "cannot %s \"%s\": %s; cutting the file back to %lld bytes also "
 			  "failed: %s",
 			  what, out->path, strerror(saved_errno), (long long)size_before,
 			  strerror(errno));
 		return;
 	}
-	set_error(err, err_len, "cannot %s \"%s\": %s (the partial payload was removed)",
+	error_set(err, err_len, "cannot %s \"%s\": %s (the partial payload was removed)",
 		  what, out->path, strerror(saved_errno));
 }
 
@@ -197,7 +187,7 @@ static int append_durably(const struct output *out, struct iovec *iov, int iovcn
 
 	if (out->regular_file) {
 		if (fstat(out->fd, &st) != 0) {
-			set_error(err, err_len, "cannot stat \"%s\": %s", out->path,
+			error_set(err, err_len, "cannot stat \"%s\": %s", out->path,
 				  strerror(errno));
 			return -1;
 		}
@@ -237,7 +227,7 @@ static int deliver_gzip_line(struct output *out, const char *json, size_t len, c
 	int rc;
 
 	if (line == NULL) {
-		set_error(err, err_len, "cannot compress payload for \"%s\": out of memory",
+		error_set(err, err_len, "cannot compress payload for \"%s\": out of memory",
 			  out->path);
 		return -1;
 	}
@@ -246,7 +236,7 @@ static int deliver_gzip_line(struct output *out, const char *json, size_t len, c
 	rc = gzip_compress(line, len + 1, GZIP_LEVEL, &member, &member_len);
 	free(line);
 	if (rc != 0) {
-		set_error(err, err_len, "cannot compress payload for \"%s\": out of memory",
+		error_set(err, err_len, "cannot compress payload for \"%s\": out of memory",
 			  out->path);
 		return -1;
 	}
@@ -263,11 +253,11 @@ static int deliver_stdout(json_object *envelope, char *err, size_t err_len)
 		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	if (json == NULL) {
-		set_error(err, err_len, "cannot serialize payload: out of memory");
+		error_set(err, err_len, "cannot serialize payload: out of memory");
 		return -1;
 	}
 	if (fputs(json, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
-		set_error(err, err_len, "cannot write payload to standard output: %s",
+		error_set(err, err_len, "cannot write payload to standard output: %s",
 			  strerror(errno));
 		clearerr(stdout);
 		return -1;
@@ -286,11 +276,11 @@ static int deliver_backend(struct output *out, json_object *envelope, char *err,
 	int rc;
 
 	if (!json || !json_object_object_get_ex(envelope, "seq", &seq)) {
-		set_error(err, err_len, "cannot serialize the payload");
+		error_set(err, err_len, "cannot serialize the payload");
 		return -1;
 	}
 	if (gzip_compress(json, json_len, GZIP_LEVEL, &body, &body_len) < 0) {
-		set_error(err, err_len, "cannot compress the payload");
+		error_set(err, err_len, "cannot compress the payload");
 		return -1;
 	}
 	rc = delivery_submit(out->delivery, (uint64_t)json_object_get_uint64(seq), body, body_len,
@@ -326,7 +316,7 @@ int output_deliver(struct output *out, json_object *envelope, char *err, size_t 
 	size_t len;
 
 	if (out == NULL || envelope == NULL) {
-		set_error(err, err_len, "output_deliver: no %s", out ? "payload" : "output");
+		error_set(err, err_len, "output_deliver: no %s", out ? "payload" : "output");
 		return -1;
 	}
 	if (out->kind == OUTPUT_STDOUT)
@@ -337,7 +327,7 @@ int output_deliver(struct output *out, json_object *envelope, char *err, size_t 
 	json = json_object_to_json_string_length(
 		envelope, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (json == NULL) {
-		set_error(err, err_len, "cannot serialize payload for \"%s\": out of memory",
+		error_set(err, err_len, "cannot serialize payload for \"%s\": out of memory",
 			  out->path);
 		return -1;
 	}

@@ -13,6 +13,8 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include "error_text.h"
+
 #define SHA256_LEN 32
 #define SIGNATURE_PREFIX "sha256="
 
@@ -39,19 +41,7 @@ int signature_header_value(const void *key, size_t key_len, const void *body,
 	return 0;
 }
 
-static void set_error(char *err, size_t err_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
-static void set_error(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || err_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 /* What fstat() must show before a single byte is read. */
 static int check_secret_file(const char *path, const struct stat *st, char *err,
@@ -60,21 +50,21 @@ static int check_secret_file(const char *path, const struct stat *st, char *err,
 	unsigned mode = (unsigned)st->st_mode & 07777;
 
 	if (!S_ISREG(st->st_mode)) {
-		set_error(err, err_len, "\"%s\" is not a regular file; a secret must be a plain file",
+		error_set(err, err_len, "\"%s\" is not a regular file; a secret must be a plain file",
 			  path);
 		return -1;
 	}
 	if (mode & 077) {
-		set_error(err, err_len, "\"%s\" is %s by group or others (mode %04o); chmod 600 it",
+		error_set(err, err_len, "\"%s\" is %s by group or others (mode %04o); chmod 600 it",
 			  path, (mode & 044) ? "readable" : "accessible", mode);
 		return -1;
 	}
 	if (st->st_size == 0) {
-		set_error(err, err_len, "\"%s\" is empty; it must hold the secret", path);
+		error_set(err, err_len, "\"%s\" is empty; it must hold the secret", path);
 		return -1;
 	}
 	if (st->st_size > SECRET_FILE_MAX_BYTES) {
-		set_error(err, err_len, "\"%s\" is larger than %d bytes; is it the right file?",
+		error_set(err, err_len, "\"%s\" is larger than %d bytes; is it the right file?",
 			  path, SECRET_FILE_MAX_BYTES);
 		return -1;
 	}
@@ -122,24 +112,24 @@ static unsigned char *read_secret(int fd, const char *path, size_t expected, siz
 	ssize_t got;
 
 	if (buf == NULL) {
-		set_error(err, err_len, "cannot read \"%s\": out of memory", path);
+		error_set(err, err_len, "cannot read \"%s\": out of memory", path);
 		return NULL;
 	}
 	got = read_up_to(fd, buf, expected + 1);
 	if (got < 0) {
-		set_error(err, err_len, "cannot read \"%s\": %s", path, strerror(errno));
+		error_set(err, err_len, "cannot read \"%s\": %s", path, strerror(errno));
 		secret_free(buf, expected);
 		return NULL;
 	}
 	if ((size_t)got != expected) {
-		set_error(err, err_len, "\"%s\" changed size while being read; try again", path);
+		error_set(err, err_len, "\"%s\" changed size while being read; try again", path);
 		secret_free(buf, expected);
 		return NULL;
 	}
 	buf[expected] = '\0';
 	*len = strip_line_ending(buf, expected);
 	if (*len == 0) {
-		set_error(err, err_len, "\"%s\" is empty; it must hold the secret", path);
+		error_set(err, err_len, "\"%s\" is empty; it must hold the secret", path);
 		secret_free(buf, expected);
 		return NULL;
 	}
@@ -157,11 +147,11 @@ int secret_file_read(const char *path, unsigned char **secret, size_t *len, char
 	/* O_NONBLOCK: a FIFO in place of the file must not hang the daemon. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		set_error(err, err_len, "cannot open \"%s\": %s", path, strerror(errno));
+		error_set(err, err_len, "cannot open \"%s\": %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0) {
-		set_error(err, err_len, "cannot stat \"%s\": %s", path, strerror(errno));
+		error_set(err, err_len, "cannot stat \"%s\": %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}

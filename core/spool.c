@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "durable.h"
+#include "error_text.h"
 #include "log.h"
 
 /* The on-disk format is described in spool.h; keep the two in step. */
@@ -59,17 +60,6 @@ enum drop_reason { DROP_AGE, DROP_SIZE };
 
 enum load_result { LOAD_OK, LOAD_CORRUPT, LOAD_MISSING, LOAD_IO_ERROR };
 
-__attribute__((format(printf, 3, 4)))
-static void set_error(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || err_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 static void put_le32(unsigned char *p, uint32_t v)
 {
@@ -633,7 +623,7 @@ static int scan_spool_dir(struct spool *sp, char *err, size_t err_len)
 	int rc = 0;
 
 	if (list_directory(sp->dir_fd, &list) < 0) {
-		set_error(err, err_len, "spool %s: cannot list the directory: %s", sp->dir, strerror(errno));
+		error_set(err, err_len, "spool %s: cannot list the directory: %s", sp->dir, strerror(errno));
 		free_name_list(&list);
 		return -1;
 	}
@@ -641,7 +631,7 @@ static int scan_spool_dir(struct spool *sp, char *err, size_t err_len)
 		rc = adopt_directory_entry(sp, list.names[i]);
 	free_name_list(&list);
 	if (rc < 0) {
-		set_error(err, err_len, "spool %s: out of memory while reading the spool", sp->dir);
+		error_set(err, err_len, "spool %s: out of memory while reading the spool", sp->dir);
 		return -1;
 	}
 	if (sp->count > 1)
@@ -670,14 +660,14 @@ static int open_private_dir(const struct spool *sp, const char *subdir, int *fd,
 	char *path;
 
 	if (asprintf(&path, "%s%s%s", sp->dir, subdir ? "/" : "", subdir ? subdir : "") < 0) {
-		set_error(err, err_len, "spool %s: out of memory", sp->dir);
+		error_set(err, err_len, "spool %s: out of memory", sp->dir);
 		return -1;
 	}
 	if (durable_make_private_dir(path) < 0)
-		set_error(err, err_len, "spool directory %s: cannot create it (mode 0700): %s",
+		error_set(err, err_len, "spool directory %s: cannot create it (mode 0700): %s",
 			  path, strerror(errno));
 	else if ((*fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		set_error(err, err_len, "spool directory %s: cannot open it: %s", path, strerror(errno));
+		error_set(err, err_len, "spool directory %s: cannot open it: %s", path, strerror(errno));
 	free(path);
 	return *fd < 0 ? -1 : 0;
 }
@@ -688,12 +678,12 @@ struct spool *spool_open(const char *dir, const struct spool_limits *limits, cha
 	struct spool *sp;
 
 	if (!dir || !*dir) {
-		set_error(err, err_len, "spool: no directory given");
+		error_set(err, err_len, "spool: no directory given");
 		return NULL;
 	}
 	sp = calloc(1, sizeof(*sp));
 	if (!sp || !(sp->dir = strdup(dir))) {
-		set_error(err, err_len, "spool %s: out of memory", dir);
+		error_set(err, err_len, "spool %s: out of memory", dir);
 		free(sp);
 		return NULL;
 	}
@@ -756,7 +746,7 @@ static int write_batch_file(struct spool *sp, uint64_t seq, const void *body, si
 		goto tmp_failed;
 	if (fsync(sp->dir_fd) < 0) {
 		/* Undone, so that "not stored" stays the truth for the caller. */
-		set_error(err, err_len, "spool %s: cannot sync the directory after writing %s: %s; batch seq %"
+		error_set(err, err_len, "spool %s: cannot sync the directory after writing %s: %s; batch seq %"
 			  PRIu64 " not stored", sp->dir, name, strerror(errno), seq);
 		unlinkat(sp->dir_fd, name, 0);
 		return -1;
@@ -767,7 +757,7 @@ static int write_batch_file(struct spool *sp, uint64_t seq, const void *body, si
 	return 0;
 
 tmp_failed:
-	set_error(err, err_len, "spool %s: cannot %s %s/%s: %s; batch seq %" PRIu64 " not stored",
+	error_set(err, err_len, "spool %s: cannot %s %s/%s: %s; batch seq %" PRIu64 " not stored",
 		  sp->dir, step, sp->dir, tmp, strerror(errno), seq);
 	if (fd >= 0)
 		close(fd);
@@ -783,7 +773,7 @@ static int refuse_oversized(struct spool *sp, uint64_t seq, uint64_t file_bytes,
 	log_msg(LOG_LVL_WARNING, "spool %s: dropped batch seq %" PRIu64 " (%" PRIu64
 		" bytes): alone larger than the size bound max_bytes %" PRIu64,
 		sp->dir, seq, file_bytes, sp->limits.max_bytes);
-	set_error(err, err_len, "spool %s: batch seq %" PRIu64 " needs %" PRIu64
+	error_set(err, err_len, "spool %s: batch seq %" PRIu64 " needs %" PRIu64
 		  " bytes, more than the spool's whole size bound (%" PRIu64 " bytes); not stored",
 		  sp->dir, seq, file_bytes, sp->limits.max_bytes);
 	return -2;
@@ -797,18 +787,18 @@ int spool_put(struct spool *sp, uint64_t seq, const void *body, size_t len, char
 	size_t at;
 
 	if (seq == 0) {
-		set_error(err, err_len, "spool %s: batch seq 0 is not valid; sequences start at 1", sp->dir);
+		error_set(err, err_len, "spool %s: batch seq 0 is not valid; sequences start at 1", sp->dir);
 		return -2;
 	}
 	if (index_find(sp, seq, &at)) {
-		set_error(err, err_len, "spool %s: batch seq %" PRIu64 " is already in the spool; not stored again",
+		error_set(err, err_len, "spool %s: batch seq %" PRIu64 " is already in the spool; not stored again",
 			  sp->dir, seq);
 		return -2;
 	}
 	if (sp->limits.max_bytes && file_bytes > sp->limits.max_bytes)
 		return refuse_oversized(sp, seq, file_bytes, err, err_len);
 	if (index_reserve(sp, 1) < 0) {
-		set_error(err, err_len, "spool %s: out of memory; batch seq %" PRIu64 " not stored",
+		error_set(err, err_len, "spool %s: out of memory; batch seq %" PRIu64 " not stored",
 			  sp->dir, seq);
 		return -1;
 	}
