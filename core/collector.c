@@ -101,6 +101,30 @@ static int lock_state_dir(struct collector *c)
 	return -1;
 }
 
+/*
+ * A collector that registered with a backend but has no stored sequence
+ * lost it (state_dir/seq deleted or restored from an old backup).  Starting
+ * again at 1 would make the backend drop new batches as duplicates of old
+ * ones; the time in milliseconds is above any number handed out before.
+ */
+static void resume_lost_seq(struct collector *c)
+{
+	char *credentials = NULL;
+	struct timespec now;
+
+	if (c->seq != 0 || asprintf(&credentials, "%s/credentials.json", c->state_dir) < 0)
+		return;
+	if (access(credentials, F_OK) == 0) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		c->seq = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+		log_msg(LOG_LVL_WARNING,
+			"%s/seq is missing although this collector is registered; sequence numbers "
+			"continue from %llu (the time in ms) so that the backend never sees one twice",
+			c->state_dir, (unsigned long long)c->seq);
+	}
+	free(credentials);
+}
+
 static int prepare_state_dir(struct collector *c)
 {
 	const char *dir = c->cfg->collector.state_dir;
@@ -114,7 +138,10 @@ static int prepare_state_dir(struct collector *c)
 			dir, strerror(errno));
 		return -1;
 	}
-	return state_read_seq(dir, &c->seq) < 0 || lock_state_dir(c) < 0 ? -1 : 0;
+	if (state_read_seq(dir, &c->seq) < 0 || lock_state_dir(c) < 0)
+		return -1;
+	resume_lost_seq(c);
+	return 0;
 }
 
 /* ---- output ------------------------------------------------------------- */

@@ -388,3 +388,22 @@ def test_reload_with_new_backend_settings_sends_each_batch_once(case):
     check(daemon.terminate() == 0, "exit status after SIGTERM")
     seqs = seqs_of(receiver.accepted())
     check(seqs[:made] == list(range(1, made + 1)), "after the reload: %r" % seqs)
+
+
+def test_lost_sequence_file_never_reuses_a_seq(case):
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    daemon = start(case, receiver, certs)
+    receiver.wait_accepted(2, daemon)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+    before = seqs_of(receiver.accepted())
+    os.unlink(os.path.join(case.state_dir, "seq"))
+    daemon = case.start_daemon()
+    receiver.wait_accepted(len(before) + 2, daemon)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+    check("sequence numbers continue from" in daemon.stderr(),
+          "the lost sequence was not reported:\n" + daemon.stderr())
+    after = seqs_of(receiver.accepted())[len(before):]
+    check(after and min(after) > max(before),
+          "after losing state_dir/seq, new seqs %r must exceed the old %r"
+          % (after, before))
