@@ -50,7 +50,7 @@ BIN       := $(BUILD)/pganalytics-collector
 CORE_LIB  := $(BUILD)/libpgacore.a
 
 # Bundled plugins: every plugins/NAME/*.c becomes $(BUILD)/plugins/NAME.so.
-# A plugin may list extra link flags in plugins/NAME/libs.mk as NAME_LIBS.
+# A plugin may set NAME_CFLAGS and NAME_LIBS in plugins/NAME/libs.mk.
 PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
 PLUGIN_SOS   := $(patsubst %,$(BUILD)/plugins/%.so,$(sort $(PLUGIN_NAMES)))
 -include $(wildcard plugins/*/libs.mk)
@@ -81,7 +81,7 @@ $(BIN): $(MAIN_OBJ) $(CORE_LIB)
 
 $(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) sdk/include/pganalytics/plugin.h
 	@mkdir -p $(@D)
-	$(CC) $(PLUGIN_CFLAGS) -Iplugins/$* -shared -o $@ $(filter %.c,$^) $(LDFLAGS_ALL) $($*_LIBS)
+	$(CC) $(PLUGIN_CFLAGS) $($*_CFLAGS) -Iplugins/$* -shared -o $@ $(filter %.c,$^) $(LDFLAGS_ALL) $($*_LIBS)
 
 # The SDK example is built here with the in-tree header; the test suite also
 # builds it out of tree against an installed SDK with only pkg-config.
