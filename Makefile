@@ -115,11 +115,11 @@ $(BUILD)/tests/plugins/needs_missing_lib.so: $(BUILD)/tests/plugins/libpga_vanis
 check: test-programs
 	BUILD=$(BUILD) PYTHON=$(PYTHON) SANITIZE=$(SANITIZE) sh tests/run-tests.sh
 
-$(BUILD)/bench/core_bench: bench/core_bench.c $(CORE_LIB)
+$(BUILD)/bench/core_bench: bench/core_bench.c bench/table_record.h $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS_ALL) $(DEPS_LIBS) -ldl -lpthread -lm
 
-$(BUILD)/bench/delivery_bench: bench/delivery_bench.c $(CORE_LIB)
+$(BUILD)/bench/delivery_bench: bench/delivery_bench.c bench/table_record.h $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS_ALL) $(DEPS_LIBS) -ldl -lpthread -lm
 

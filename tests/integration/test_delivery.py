@@ -18,6 +18,20 @@ def start(case, receiver, certs, plugins=None, push_interval=1, **backend):
     return case.start_daemon()
 
 
+def seq_made(case):
+    """The last sequence number the collector stored."""
+    with open(os.path.join(case.state_dir, "seq")) as f:
+        return int(f.read())
+
+
+def wait_for_seq(case, daemon, count, what, timeout=20):
+    """Wait until the collector has made `count` payloads (by its seq)."""
+    def reached():
+        daemon.check_running()
+        return seq_made(case) >= count
+    wait_until(reached, what, timeout=timeout)
+
+
 def seqs_of(batches, duplicates_allowed=0):
     """The seqs the backend accepted, checking that at most
     `duplicates_allowed` batches arrived twice."""
@@ -98,14 +112,9 @@ def test_backend_down_for_20_intervals_then_back(case):
     receiver.fault("down")
     # 20+ push intervals of outage, measured in payloads the collector
     # made (its seq), not in seconds.
-    def seq_reached():
-        daemon.check_running()
-        with open(os.path.join(case.state_dir, "seq")) as f:
-            return int(f.read()) >= 25
-    wait_until(seq_reached, "25 payloads made", timeout=60)
+    wait_for_seq(case, daemon, 25, "25 payloads made", timeout=60)
     receiver.fault("none")
-    with open(os.path.join(case.state_dir, "seq")) as f:
-        made = int(f.read())
+    made = seq_made(case)
     receiver.wait_accepted(made, daemon)
     check(daemon.terminate() == 0, "exit status after SIGTERM")
     seqs = seqs_of(receiver.accepted())
@@ -127,8 +136,7 @@ def test_kill_9_during_a_push_loses_and_corrupts_nothing(case):
     daemon.process.send_signal(signal.SIGKILL)
     daemon.process.wait()
     receiver.fault("none")
-    with open(os.path.join(case.state_dir, "seq")) as f:
-        made = int(f.read())
+    made = seq_made(case)
     daemon = case.start_daemon()
     receiver.wait_accepted(made + 1, daemon)
     check(daemon.terminate() == 0, "exit status after SIGTERM")
@@ -179,8 +187,7 @@ def test_500_is_retried_until_delivered(case):
     receiver.fault("500")
     daemon.wait_for_log("HTTP 500")
     receiver.fault("none")
-    with open(os.path.join(case.state_dir, "seq")) as f:
-        made = int(f.read())
+    made = seq_made(case)
     receiver.wait_accepted(made, daemon)
     check(daemon.terminate() == 0, "exit status after SIGTERM")
     seqs = seqs_of(receiver.accepted())
@@ -370,11 +377,7 @@ def test_reload_with_new_backend_settings_sends_each_batch_once(case):
     daemon = start(case, receiver, certs)
     receiver.wait_accepted(1, daemon)
     receiver.fault("down")
-    def backlog():
-        daemon.check_running()
-        with open(os.path.join(case.state_dir, "seq")) as f:
-            return int(f.read()) >= 8
-    wait_until(backlog, "a backlog of spooled batches")
+    wait_for_seq(case, daemon, 8, "a backlog of spooled batches")
     # A changed backend setting reopens delivery: one sending thread only.
     case.write_config({"second": {"interval": 1}},
                       backend=backend_section(receiver, certs, timeout=7),
@@ -382,8 +385,7 @@ def test_reload_with_new_backend_settings_sends_each_batch_once(case):
     daemon.signal(signal.SIGHUP)
     daemon.wait_for_log("configuration reloaded")
     receiver.fault("none")
-    with open(os.path.join(case.state_dir, "seq")) as f:
-        made = int(f.read())
+    made = seq_made(case)
     receiver.wait_accepted(made, daemon)
     check(daemon.terminate() == 0, "exit status after SIGTERM")
     seqs = seqs_of(receiver.accepted())
