@@ -39,7 +39,7 @@ struct collector {
 	char *collector_id;
 	uint64_t seq;               /* of the last payload built */
 	bool owns_state;            /* holds the state_dir lock: may use up seq numbers */
-	json_object *unsent;        /* a payload whose delivery failed; retried first */
+	struct payload *unsent;     /* a payload whose delivery failed; retried first */
 	uint64_t started_ns;
 	struct collector_totals totals;
 };
@@ -221,13 +221,37 @@ static void refresh_collector_id(struct collector *c)
 
 /* ---- payloads --------------------------------------------------------------- */
 
-static json_object *build_payload(struct collector *c, uint64_t seq)
+/*
+ * The collector record goes last.  It is small and built with json-c (the
+ * output adds its own counters to it), then joins the plugins' records as
+ * text.  Without memory for it the payload goes out without it, as before.
+ */
+static void append_self_record(struct collector *c, struct record_batch *records,
+			       const struct timespec *created)
+{
+	struct plugin_report *reports;
+	size_t n_reports = 0, len = 0;
+	json_object *self;
+	const char *text;
+
+	reports = runner_set_reports(&c->runners, &n_reports);
+	self = self_metrics_record(&c->totals, reports, n_reports, created);
+	free(reports);
+	if (!self)
+		return;
+	output_health(c->output, self);
+	text = json_object_to_json_string_length(
+		self, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (text)
+		record_batch_append(records, text, len);
+	json_object_put(self);
+}
+
+static struct payload *build_payload(struct collector *c, uint64_t seq)
 {
 	struct payload_header h = { 0 };
-	struct plugin_report *reports;
-	json_object *records, *self;
+	struct record_batch *records;
 	uint64_t dropped = 0;
-	size_t n_reports = 0;
 
 	records = pending_take(c->queue, &dropped);
 	if (!records)
@@ -235,14 +259,9 @@ static json_object *build_payload(struct collector *c, uint64_t seq)
 	c->totals.records_dropped_queue += dropped;
 	c->totals.plugins_abandoned = c->runners.n_abandoned;
 	c->totals.uptime_s = (double)(clock_monotonic_ns() - c->started_ns) / (double)NS_PER_S;
+	self_metrics_read_usage(&c->totals);
 	clock_gettime(CLOCK_REALTIME, &h.created);
-	reports = runner_set_reports(&c->runners, &n_reports);
-	self = self_metrics_record(&c->totals, reports, n_reports, &h.created);
-	free(reports);
-	if (self) {
-		output_health(c->output, self);
-		json_object_array_add(records, self);
-	}
+	append_self_record(c, records, &h.created);
 	refresh_collector_id(c);
 	h.collector_id = c->collector_id;
 	h.hostname = c->hostname;
@@ -251,7 +270,7 @@ static json_object *build_payload(struct collector *c, uint64_t seq)
 	return payload_build(&h, records);
 }
 
-static bool deliver(struct collector *c, json_object *payload)
+static bool deliver(struct collector *c, const struct payload *payload)
 {
 	char err[512];
 	int rc = output_deliver(c->output, payload, err, sizeof(err));
@@ -296,12 +315,12 @@ static bool claim_next_seq(struct collector *c)
 /* Deliver the payload kept from a failed push first, then a new one. */
 static bool push(struct collector *c)
 {
-	json_object *payload;
+	struct payload *payload;
 
 	if (c->unsent) {
 		if (!deliver(c, c->unsent))
 			return false;
-		json_object_put(c->unsent);
+		payload_free(c->unsent);
 		c->unsent = NULL;
 	}
 	if (!claim_next_seq(c))
@@ -312,7 +331,7 @@ static bool push(struct collector *c)
 		return false;
 	}
 	if (deliver(c, payload)) {
-		json_object_put(payload);
+		payload_free(payload);
 		return true;
 	}
 	c->unsent = payload;
@@ -323,15 +342,14 @@ static bool push(struct collector *c)
 static void report_loss(struct collector *c)
 {
 	uint64_t dropped = 0;
-	json_object *queued = pending_take(c->queue, &dropped);
-	json_object *metrics = NULL;
-	size_t records = queued ? json_object_array_length(queued) : 0;
+	struct record_batch *queued = pending_take(c->queue, &dropped);
+	size_t records = queued ? record_batch_count(queued) : 0;
 
-	if (c->unsent && json_object_object_get_ex(c->unsent, "metrics", &metrics))
-		records += json_object_array_length(metrics);
+	if (c->unsent)
+		records += payload_record_count(c->unsent);
 	if (records)
 		log_msg(LOG_LVL_ERROR, "exiting with %zu record(s) undelivered; they are lost", records);
-	json_object_put(queued);
+	record_batch_free(queued);
 }
 
 /* ---- loading and reloading ------------------------------------------------- */
@@ -645,7 +663,7 @@ static struct kept_objects *volatile kept_reachable = &kept_for_abandoned;
 static void collector_free(struct collector *c, const sigset_t *handled)
 {
 	stop_plugins(c, handled);
-	json_object_put(c->unsent);
+	payload_free(c->unsent);
 	output_close(c->output);
 	free(c->output_destination);
 	free(c->hostname);

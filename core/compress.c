@@ -118,6 +118,102 @@ int gzip_compress(const void *data, size_t len, int level, unsigned char **out,
 	return 0;
 }
 
+/* ---- gzip_writer ---- */
+
+/* The first output buffer; it doubles as the member grows. */
+#define WRITER_INITIAL_CAP ((size_t)16 * 1024)
+
+struct gzip_writer {
+	z_stream zs;
+	unsigned char *buf;
+	size_t cap;
+	size_t used;
+	bool failed;
+};
+
+struct gzip_writer *gzip_writer_new(int level)
+{
+	struct gzip_writer *gz = calloc(1, sizeof(*gz));
+
+	if (gz == NULL)
+		return NULL;
+	if (deflateInit2(&gz->zs, level, Z_DEFLATED, GZIP_WINDOW_BITS, GZIP_MEM_LEVEL,
+			 Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(gz);
+		return NULL;
+	}
+	gz->cap = WRITER_INITIAL_CAP;
+	gz->buf = malloc(gz->cap);
+	if (gz->buf == NULL) {
+		deflateEnd(&gz->zs);
+		free(gz);
+		return NULL;
+	}
+	return gz;
+}
+
+/*
+ * Run deflate over `in` with `flush` until the input is consumed (and, for
+ * Z_FINISH, the stream has ended), growing the output as needed.
+ */
+static int writer_deflate(struct gzip_writer *gz, struct input *in, int flush)
+{
+	for (;;) {
+		uInt exposed;
+		int rc;
+
+		feed_input(&gz->zs, in);
+		if (flush != Z_FINISH && gz->zs.avail_in == 0 && in->left == 0)
+			return 0;
+		if (gz->used == gz->cap && !grow_buffer(&gz->buf, &gz->cap, SIZE_MAX))
+			return -1;
+		exposed = expose_output(&gz->zs, gz->buf, gz->cap, gz->used);
+		rc = deflate(&gz->zs, in->left == 0 ? flush : Z_NO_FLUSH);
+		gz->used += exposed - gz->zs.avail_out;
+		if (rc == Z_STREAM_END)
+			return 0;
+		if (rc != Z_OK && rc != Z_BUF_ERROR)
+			return -1;
+	}
+}
+
+int gzip_writer_write(struct gzip_writer *gz, const void *data, size_t len)
+{
+	struct input in = { .next = data, .left = len };
+
+	if (data == NULL && len > 0)
+		gz->failed = true;
+	if (!gz->failed && len > 0 && writer_deflate(gz, &in, Z_NO_FLUSH) != 0)
+		gz->failed = true;
+	return gz->failed ? -1 : 0;
+}
+
+int gzip_writer_finish(struct gzip_writer *gz, unsigned char **out, size_t *out_len)
+{
+	struct input none = { .next = NULL, .left = 0 };
+	int rc = -1;
+
+	*out = NULL;
+	*out_len = 0;
+	if (!gz->failed && writer_deflate(gz, &none, Z_FINISH) == 0) {
+		*out = gz->buf;
+		*out_len = gz->used;
+		gz->buf = NULL;
+		rc = 0;
+	}
+	gzip_writer_free(gz);
+	return rc;
+}
+
+void gzip_writer_free(struct gzip_writer *gz)
+{
+	if (gz == NULL)
+		return;
+	deflateEnd(&gz->zs);
+	free(gz->buf);
+	free(gz);
+}
+
 /*
  * After a member's end: more bytes must be another member (gzip magic
  * 1f 8b).  Returns 1 to go on with the next member, 0 when the input is

@@ -21,6 +21,44 @@ int gzip_compress(const void *data, size_t len, int level, unsigned char **out,
 		  size_t *out_len);
 
 /*
+ * A gzip member made from input given in pieces, so that a payload is
+ * compressed as it is written, without first being assembled as one text:
+ *
+ *     struct gzip_writer *gz = gzip_writer_new(6);
+ *     gzip_writer_write(gz, piece, len);   ... as often as needed
+ *     gzip_writer_finish(gz, &out, &out_len);
+ *
+ * The member is the same format gzip_compress() makes; one writer makes
+ * one member and is used by one thread.
+ */
+struct gzip_writer;
+
+/*
+ * gzip_writer_new - start a member at zlib `level` (-1 or 0..9).  Returns
+ * NULL on an invalid level or out of memory.  End it with
+ * gzip_writer_finish() or gzip_writer_free().
+ */
+struct gzip_writer *gzip_writer_new(int level);
+
+/*
+ * gzip_writer_write - compress `len` more bytes at `data` (NULL allowed
+ * when len is 0).  Returns 0, or -1 on out of memory or a NULL `data` with
+ * a length; after a failure every later call fails too.
+ */
+int gzip_writer_write(struct gzip_writer *gz, const void *data, size_t len);
+
+/*
+ * gzip_writer_finish - end the member and free the writer (also on
+ * failure).  *out receives the malloc'd member (caller frees; NULL on
+ * failure), *out_len its size.  Returns 0, or -1 when a write failed or
+ * out of memory.
+ */
+int gzip_writer_finish(struct gzip_writer *gz, unsigned char **out, size_t *out_len);
+
+/* gzip_writer_free - abandon the member and free the writer.  NULL is allowed. */
+void gzip_writer_free(struct gzip_writer *gz);
+
+/*
  * gzip_decompress - decompress gzip data: one member, or several
  * concatenated members (as `gzip -dc` reads them), whose outputs are joined.
  *

@@ -9,15 +9,19 @@
 #include <time.h>
 
 #include "clock.h"
-#include "json_number.h"
+#include "json_text.h"
 #include "log.h"
 
 /* Bytes of a key kept per open container, only to name it in messages. */
 #define FRAME_KEY_KEEP 48
-/* Rough per-value JSON overhead (quotes, colon, comma, number digits). */
-#define VALUE_OVERHEAD 24
 /* Room for untrusted text escaped by describe_text (\xNN per byte). */
 #define SHOWN_LEN (FRAME_KEY_KEEP * 4 + 4)
+/* "2026-11-27T15:09:29.271Z": clock_format_rfc3339 always writes 24 characters. */
+#define STAMP_LEN 24
+/* 10000-01-01T00:00:00Z: from here on clock_format_rfc3339 clamps. */
+#define LAST_RFC3339_SECOND ((time_t)253402300800LL)
+/* Slots of a key set's first hash table; it doubles when half full. */
+#define KEY_SET_MIN_SLOTS 16u
 
 enum record_state {
 	RECORD_NONE,      /* between records */
@@ -27,30 +31,64 @@ enum record_state {
 
 /* One open container; frames[0] is the record object itself. */
 struct frame {
-	json_object *container;  /* borrowed: its parent (or the record) owns it */
 	bool is_array;
 	long index;              /* position in the parent array, or -1 */
 	char key[FRAME_KEY_KEEP]; /* key in the parent object, maybe truncated */
 	size_t key_len;
+	size_t count;            /* members or elements written so far */
+};
+
+/*
+ * The keys of one open object, to refuse a duplicate in O(1): an
+ * open-addressing hash table of the keys' escaped text, which stays in the
+ * record itself (slots hold its offset from the record's start, so that
+ * the buffer may move).  Slots whose generation differs from the set's are
+ * empty, so forgetting every key (the next object at this depth) costs one
+ * increment, however many keys the previous object had.
+ */
+struct key_slot {
+	uint32_t generation;
+	uint32_t hash;
+	uint32_t offset;         /* of the escaped key, from the record's first byte */
+	uint32_t len;            /* of the escaped key */
+};
+
+struct key_set {
+	struct key_slot *slots;  /* NULL until the first key */
+	uint32_t mask;           /* slots - 1 (a power of two minus one) */
+	uint32_t count;
+	uint32_t generation;     /* of the object using the set now; never 0 */
 };
 
 struct pga_emitter {
 	char *plugin_name;
 	size_t plugin_name_len;
-	json_object *records;      /* complete records of this cycle; made lazily */
+	/* `","plugin":"NAME","timestamp":"`: the same in every record, made once. */
+	struct json_text host_members;
+	struct record_batch *cycle;   /* this cycle's records; made lazily */
+	struct json_text *out;        /* where the open record is written (in cycle) */
+	/* The last record_begin time formatted, so that a second is formatted once. */
+	time_t stamp_second;
+	char stamp[CLOCK_RFC3339_LEN];
+	size_t record_start;          /* offset of the open record's '{' in *out */
+	size_t stamp_at;              /* offset of its timestamp's text, from record_start */
 	enum record_state state;
-	int poison_status;         /* what a poisoned record's calls return */
-	uint64_t deadline_ns;      /* 0: none */
-	bool deadline_passed;      /* latched once seen, so later calls are cheap */
+	int poison_status;            /* what a poisoned record's calls return */
+	uint64_t deadline_ns;         /* 0: none */
+	bool deadline_passed;         /* latched once seen, so later calls are cheap */
 	char type[EMITTER_MAX_TYPE_LEN + 1];
 	size_t type_len;
-	size_t record_bytes;       /* estimated serialized size of the open record */
-	unsigned depth;            /* frames in use; 0 when no record data exists */
+	unsigned depth;               /* frames in use; 0 when no record data exists */
 	struct frame frames[EMITTER_MAX_DEPTH + 1];
+	struct key_set keys[EMITTER_MAX_DEPTH + 1];   /* keys[i] serves frames[i] */
 	struct emitter_cycle_stats stats;
 };
 
-static const char *const reserved_keys[] = { "type", "plugin", "timestamp" };
+/* The host's own members at a record's top level, with their lengths. */
+static const struct {
+	const char *name;
+	size_t len;
+} reserved_keys[] = { { "type", 4 }, { "plugin", 6 }, { "timestamp", 9 } };
 
 /* ---- describing plugin-supplied text safely in messages ---- */
 
@@ -167,13 +205,13 @@ static void note_error(struct pga_emitter *em, const char *message)
 	log_msg(LOG_LVL_DEBUG, "plugin %s: emitter: %s", em->plugin_name, message);
 }
 
-/* Free the open record's data; the caller decides what state follows. */
+/* Forget the open record's text; the caller decides what state follows. */
 static void discard_record(struct pga_emitter *em)
 {
 	if (em->depth > 0)
-		json_object_put(em->frames[0].container);
+		record_batch_cancel_record(em->cycle);
+	em->out = NULL;
 	em->depth = 0;
-	em->record_bytes = 0;
 }
 
 /*
@@ -281,9 +319,31 @@ static bool deadline_overrun(struct pga_emitter *em)
  * surrogates, code points above U+10FFFF and truncated sequences, following
  * Unicode table 3-7.
  */
+/*
+ * Length of the prefix of text[0..len) that is ASCII without NUL, checked
+ * eight bytes at a time: most keys and values are plain ASCII.
+ */
+static size_t ascii_prefix(const unsigned char *text, size_t len)
+{
+	const uint64_t high_bits = 0x8080808080808080ULL, low_bits = 0x0101010101010101ULL;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t word;
+
+		memcpy(&word, text + i, sizeof(word));
+		/* A byte >= 0x80, or a zero byte (the classic has-zero-byte test). */
+		if ((word & high_bits) != 0 || ((word - low_bits) & ~word & high_bits) != 0)
+			break;
+	}
+	while (i < len && text[i] >= 0x01 && text[i] <= 0x7f)
+		i++;
+	return i;
+}
+
 static size_t utf8_valid_prefix(const unsigned char *text, size_t len)
 {
-	size_t i = 0;
+	size_t i = ascii_prefix(text, len);
 
 	while (i < len) {
 		unsigned char c = text[i];
@@ -324,10 +384,11 @@ static size_t utf8_valid_prefix(const unsigned char *text, size_t len)
 	return len;
 }
 
-static bool is_reserved_key(const char *key)
+/* Compares only keys of a reserved key's length: most top-level keys are not. */
+static bool is_reserved_key(const char *key, size_t len)
 {
 	for (size_t i = 0; i < sizeof(reserved_keys) / sizeof(reserved_keys[0]); i++) {
-		if (strcmp(key, reserved_keys[i]) == 0)
+		if (len == reserved_keys[i].len && memcmp(key, reserved_keys[i].name, len) == 0)
 			return true;
 	}
 	return false;
@@ -335,7 +396,8 @@ static bool is_reserved_key(const char *key)
 
 /*
  * Check that `key` fits the innermost open container and store its length
- * in *key_len.  Returns PGA_OK, or poisons the record and returns PGA_EINVAL.
+ * in *key_len.  Duplicates are found later, once the key is written (see
+ * place_key).  Returns PGA_OK, or poisons the record and returns PGA_EINVAL.
  */
 static int check_key(struct pga_emitter *em, const char *key, size_t *key_len)
 {
@@ -362,63 +424,215 @@ static int check_key(struct pga_emitter *em, const char *key, size_t *key_len)
 		describe_text(shown, sizeof(shown), key, len);
 		return misuse(em, "key \"%s\" is not valid UTF-8 (byte %zu)", shown, valid);
 	}
-	if (em->depth == 1 && is_reserved_key(key))
+	if (em->depth == 1 && is_reserved_key(key, len))
 		return misuse(em, "reserved key \"%s\"", key);
-	if (json_object_object_get_ex(top->container, key, NULL)) {
-		describe_text(shown, sizeof(shown), key, len);
+	*key_len = len;
+	return PGA_OK;
+}
+
+/* ---- duplicate keys ---- */
+
+/*
+ * Hash a key eight bytes at a time (a multiply and a shift per word, the
+ * tail zero-padded, the length mixed in): every member's key is hashed, and
+ * a byte-at-a-time hash is a chain of dependent multiplies.  The result
+ * comes from the well-mixed high half; the table uses its low bits.
+ */
+static uint32_t hash_bytes(const char *bytes, size_t len)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	uint64_t hash = len * k;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t word;
+
+		memcpy(&word, bytes + i, sizeof(word));
+		hash = ((hash ^ word) * k);
+		hash ^= hash >> 29;
+	}
+	if (i < len) {
+		uint64_t word = 0;
+
+		/* Byte by byte: a variable-length memcpy would be a call and a stall. */
+		for (unsigned shift = 0; i < len; i++, shift += 8)
+			word |= (uint64_t)(unsigned char)bytes[i] << shift;
+		hash = ((hash ^ word) * k);
+	}
+	hash ^= hash >> 32;
+	hash *= k;
+	return (uint32_t)(hash >> 32);
+}
+
+/* Forget every key: a new object starts using the set. */
+static void key_set_reset(struct key_set *set)
+{
+	set->count = 0;
+	if (++set->generation == 0) {
+		/* After 2^32 objects at this depth old slots could look current. */
+		if (set->slots)
+			memset(set->slots, 0, ((size_t)set->mask + 1) * sizeof(*set->slots));
+		set->generation = 1;
+	}
+}
+
+static void key_set_free(struct key_set *set)
+{
+	free(set->slots);
+	memset(set, 0, sizeof(*set));
+}
+
+/* Place `slot` in the first free slot of its probe sequence. */
+static void key_set_put(struct key_set *set, struct key_slot slot)
+{
+	uint32_t i = slot.hash & set->mask;
+
+	while (set->slots[i].generation == set->generation)
+		i = (i + 1) & set->mask;
+	set->slots[i] = slot;
+	set->count++;
+}
+
+/* Double the table (or make the first one), keeping the current keys. */
+static int key_set_grow(struct key_set *set)
+{
+	struct key_slot *old = set->slots;
+	uint32_t old_size = old ? set->mask + 1 : 0;
+	uint32_t size = old ? old_size * 2 : KEY_SET_MIN_SLOTS;
+	struct key_slot *slots;
+
+	if (size == 0 || (slots = calloc(size, sizeof(*slots))) == NULL)
+		return -1;
+	set->slots = slots;
+	set->mask = size - 1;
+	set->count = 0;
+	for (uint32_t i = 0; i < old_size; i++) {
+		if (old[i].generation == set->generation)
+			key_set_put(set, old[i]);
+	}
+	free(old);
+	return 0;
+}
+
+/*
+ * Add the escaped key at record[offset..offset+len) to `set`.  Returns 0
+ * when it is new, 1 when the object already has it, -1 when out of memory.
+ * Escaping is one-to-one, so equal escaped text means equal keys.
+ */
+static int key_set_add(struct key_set *set, const char *record, uint32_t offset, uint32_t len)
+{
+	struct key_slot slot = { set->generation, hash_bytes(record + offset, len), offset, len };
+	uint32_t i;
+
+	/* At most half full, so that probe sequences stay short. */
+	if ((set->slots == NULL || (set->count + 1) * 2 > set->mask + 1) && key_set_grow(set) != 0)
+		return -1;
+	for (i = slot.hash & set->mask; set->slots[i].generation == set->generation;
+	     i = (i + 1) & set->mask) {
+		const struct key_slot *seen = &set->slots[i];
+
+		if (seen->hash == slot.hash && seen->len == len &&
+		    memcmp(record + seen->offset, record + offset, len) == 0)
+			return 1;
+	}
+	set->slots[i] = slot;
+	set->count++;
+	return 0;
+}
+
+/* ---- writing the open record ---- */
+
+static int out_of_memory(struct pga_emitter *em)
+{
+	return poison(em, PGA_ENOMEM, "out of memory");
+}
+
+/* Bytes of the open record so far. */
+static size_t record_len(const struct pga_emitter *em)
+{
+	return em->out->len - em->record_start;
+}
+
+/*
+ * The record's size once every open container is closed (one byte each)
+ * must stay within EMITTER_MAX_RECORD; checked after each value, so that a
+ * record is refused as soon as it cannot fit.  Returns PGA_OK or poisons.
+ */
+static int check_record_size(struct pga_emitter *em)
+{
+	if (record_len(em) + em->depth > EMITTER_MAX_RECORD)
+		return poisonf(em, PGA_EINVAL, "record larger than %u bytes", EMITTER_MAX_RECORD);
+	return PGA_OK;
+}
+
+/* After a value's text was written (write_rc from json_text): ENOMEM, size. */
+static int finish_value(struct pga_emitter *em, int write_rc)
+{
+	if (write_rc != 0)
+		return out_of_memory(em);
+	return check_record_size(em);
+}
+
+/*
+ * Write `"key":` (escaped) into the innermost object and refuse it if the
+ * object already has that key.
+ */
+static int place_key(struct pga_emitter *em, const char *key, size_t key_len)
+{
+	struct json_text *out = em->out;
+	char shown[SHOWN_LEN];
+	size_t at = out->len;
+	int seen;
+
+	if (json_text_append_string(out, key, key_len) != 0 || json_text_append_char(out, ':') != 0)
+		return out_of_memory(em);
+	/* The escaped key lies between the quotes: at + 1 .. len - 2. */
+	seen = key_set_add(&em->keys[em->depth - 1], out->data + em->record_start,
+			   (uint32_t)(at + 1 - em->record_start), (uint32_t)(out->len - at - 3));
+	if (seen < 0)
+		return out_of_memory(em);
+	if (seen > 0) {
+		describe_text(shown, sizeof(shown), key, key_len);
 		return misuse(em, "duplicate key \"%s\"", shown);
 	}
-	*key_len = len;
+	return PGA_OK;
+}
+
+/*
+ * Start a value in the innermost container: the ',' after an earlier one,
+ * and `"key":` in an object.  Returns PGA_OK or poisons the record.
+ */
+static int place_value(struct pga_emitter *em, const char *key)
+{
+	struct frame *top = &em->frames[em->depth - 1];
+	size_t key_len;
+	int status = check_key(em, key, &key_len);
+
+	if (status != PGA_OK)
+		return status;
+	if (top->count > 0 && json_text_append_char(em->out, ',') != 0)
+		return out_of_memory(em);
+	if (!top->is_array && (status = place_key(em, key, key_len)) != PGA_OK)
+		return status;
+	top->count++;
 	return PGA_OK;
 }
 
 /*
  * The common gate of every call that adds a value: the deadline, an open
- * and healthy record, a key that fits.  Returns PGA_OK or the status the
- * call must return.
+ * and healthy record, a key that fits.  On PGA_OK the value's place (the
+ * separator and key) is written and the caller writes the value; otherwise
+ * returns the status the call must return.
  */
-static int admit_value(struct pga_emitter *em, const char *function, const char *key,
-		       size_t *key_len)
+static int admit_value(struct pga_emitter *em, const char *function, const char *key)
 {
-	*key_len = 0;
 	if (em->deadline_passed)
 		return PGA_EDEADLINE;
 	if (em->state == RECORD_NONE)
 		return stray_call(em, function, key);
 	if (em->state == RECORD_POISONED)
 		return em->poison_status;
-	return check_key(em, key, key_len);
-}
-
-/*
- * Add `value` (owned; may be NULL only when `is_null`, since json-c
- * represents JSON null as a NULL member) under `key` to the innermost
- * container.  Returns PGA_OK, or poisons the record.
- */
-static int attach_value(struct pga_emitter *em, const char *key, size_t key_len,
-			json_object *value, bool is_null, size_t value_bytes)
-{
-	struct frame *top = &em->frames[em->depth - 1];
-	int rc;
-
-	if (value == NULL && !is_null)
-		return poison(em, PGA_ENOMEM, "out of memory");
-	em->record_bytes += key_len + value_bytes + VALUE_OVERHEAD;
-	if (em->record_bytes > EMITTER_MAX_RECORD) {
-		json_object_put(value);
-		return poisonf(em, PGA_EINVAL, "record larger than %u bytes (estimated)",
-			       EMITTER_MAX_RECORD);
-	}
-	if (top->is_array)
-		rc = json_object_array_add(top->container, value);
-	else
-		rc = json_object_object_add_ex(top->container, key, value,
-					       JSON_C_OBJECT_ADD_KEY_IS_NEW);
-	if (rc != 0) {
-		json_object_put(value);
-		return poison(em, PGA_ENOMEM, "out of memory");
-	}
-	return PGA_OK;
+	return place_value(em, key);
 }
 
 /* ---- records ---- */
@@ -447,33 +661,66 @@ static void remember_type(struct pga_emitter *em, const char *type)
 	em->type[em->type_len] = '\0';
 }
 
-/* Add one host-owned member; its key is a string literal json-c may keep. */
-static int add_host_member(json_object *record, const char *key, json_object *value)
-{
-	const unsigned flags = JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY;
-
-	if (value == NULL || json_object_object_add_ex(record, key, value, flags) != 0) {
-		json_object_put(value);
-		return PGA_ENOMEM;
-	}
-	return PGA_OK;
-}
-
-/* The members the host puts first in every record: type, plugin, timestamp. */
-static int add_host_members(struct pga_emitter *em, json_object *record)
+/*
+ * Write the members the host puts first in every record: type, plugin and
+ * the time of record_begin, which record_timestamp may overwrite in place.
+ * The type needs no escaping: it is [a-z0-9_]+.
+ */
+/*
+ * The time now as RFC 3339, in em->stamp.  Records come thousands per
+ * second: within the second last formatted only the milliseconds change,
+ * which saves a gmtime_r and an snprintf per record.
+ */
+static const char *current_stamp(struct pga_emitter *em)
 {
 	struct timespec now;
-	char stamp[CLOCK_RFC3339_LEN];
+	long millis;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	clock_format_rfc3339(&now, stamp);
-	if (add_host_member(record, "type",
-			    json_object_new_string_len(em->type, (int)em->type_len)) != PGA_OK ||
-	    add_host_member(record, "plugin",
-			    json_object_new_string_len(em->plugin_name,
-						       (int)em->plugin_name_len)) != PGA_OK ||
-	    add_host_member(record, "timestamp", json_object_new_string(stamp)) != PGA_OK)
-		return PGA_ENOMEM;
+	/* Clamped times (see clock.h) keep their own milliseconds: not cached. */
+	if (em->stamp[0] == '\0' || now.tv_sec != em->stamp_second || now.tv_sec < 0 ||
+	    now.tv_sec >= LAST_RFC3339_SECOND || now.tv_nsec < 0 || now.tv_nsec > 999999999L) {
+		clock_format_rfc3339(&now, em->stamp);
+		em->stamp_second = now.tv_sec;
+		return em->stamp;
+	}
+	/* "YYYY-MM-DDTHH:MM:SS.mmmZ": the milliseconds are characters 20..22. */
+	millis = now.tv_nsec / 1000000L;
+	em->stamp[20] = (char)('0' + millis / 100);
+	em->stamp[21] = (char)('0' + millis / 10 % 10);
+	em->stamp[22] = (char)('0' + millis % 10);
+	return em->stamp;
+}
+
+static int write_host_members(struct pga_emitter *em)
+{
+	struct json_text *out = em->out;
+	const char *stamp = current_stamp(em);
+
+	if (json_text_append(out, "{\"type\":\"", 9) != 0 ||
+	    json_text_append(out, em->type, em->type_len) != 0 ||
+	    json_text_append(out, em->host_members.data, em->host_members.len) != 0)
+		return -1;
+	em->stamp_at = record_len(em);
+	if (json_text_append(out, stamp, STAMP_LEN) != 0 || json_text_append_char(out, '"') != 0)
+		return -1;
+	return 0;
+}
+
+/* Open the record's text in this cycle's batch, with the host members. */
+static int open_record(struct pga_emitter *em)
+{
+	if (em->cycle == NULL && (em->cycle = record_batch_new()) == NULL)
+		return out_of_memory(em);
+	em->out = record_batch_begin_record(em->cycle, &em->record_start);
+	if (em->out == NULL)
+		return out_of_memory(em);
+	em->frames[0] = (struct frame){ .is_array = false, .index = -1 };
+	key_set_reset(&em->keys[0]);
+	em->depth = 1;
+	if (write_host_members(em) != 0)
+		return out_of_memory(em);
+	em->frames[0].count = 3;
 	return PGA_OK;
 }
 
@@ -502,8 +749,6 @@ static int begin_over_open_record(struct pga_emitter *em, const char *next_type)
 
 int emitter_record_begin(struct pga_emitter *em, const char *type)
 {
-	json_object *record;
-
 	if (deadline_overrun(em))
 		return PGA_EDEADLINE;
 	if (em->state != RECORD_NONE)
@@ -517,23 +762,13 @@ int emitter_record_begin(struct pga_emitter *em, const char *type)
 	if (strcmp(type, "collector") == 0)
 		return poison(em, PGA_EINVAL, "record type \"collector\" is reserved for the host");
 	em->state = RECORD_OPEN;
-	record = json_object_new_object();
-	if (record == NULL)
-		return poison(em, PGA_ENOMEM, "out of memory");
-	em->frames[0] = (struct frame){ .container = record, .is_array = false, .index = -1 };
-	em->depth = 1;
-	em->record_bytes = em->plugin_name_len + em->type_len + CLOCK_RFC3339_LEN +
-			   3 * VALUE_OVERHEAD;
-	if (add_host_members(em, record) != PGA_OK)
-		return poison(em, PGA_ENOMEM, "out of memory");
-	return PGA_OK;
+	return open_record(em);
 }
 
 int emitter_record_timestamp(struct pga_emitter *em, int64_t unix_ns)
 {
 	struct timespec when = { (time_t)(unix_ns / 1000000000LL), (long)(unix_ns % 1000000000LL) };
 	char stamp[CLOCK_RFC3339_LEN];
-	json_object *value;
 
 	if (deadline_overrun(em))
 		return PGA_EDEADLINE;
@@ -544,29 +779,26 @@ int emitter_record_timestamp(struct pga_emitter *em, int64_t unix_ns)
 	if (unix_ns < 0)
 		return misuse(em, "record_timestamp(%lld): before 1970", (long long)unix_ns);
 	clock_format_rfc3339(&when, stamp);
-	value = json_object_new_string(stamp);
-	if (value == NULL ||
-	    json_object_object_add_ex(em->frames[0].container, "timestamp", value,
-				      JSON_C_OBJECT_ADD_CONSTANT_KEY) != 0) {
-		json_object_put(value);
-		return poison(em, PGA_ENOMEM, "out of memory");
-	}
+	/* Same length, same place: the timestamp keeps its place among the first keys. */
+	memcpy(em->out->data + em->record_start + em->stamp_at, stamp, STAMP_LEN);
 	return PGA_OK;
 }
 
-/* Move the finished record into this cycle's array. */
+/*
+ * Close the finished record and count it in this cycle's batch.  Its size
+ * was checked with this '}' counted, after its last value.
+ */
 static int keep_record(struct pga_emitter *em)
 {
-	json_object *record = em->frames[0].container;
 	int status;
 
-	if (em->records == NULL)
-		em->records = json_object_new_array();
-	if (em->records == NULL || json_object_array_add(em->records, record) != 0) {
-		status = poison(em, PGA_ENOMEM, "out of memory");
+	if (json_text_append_char(em->out, '}') != 0) {
+		status = out_of_memory(em);
 		abandon_record(em);
 		return status;
 	}
+	record_batch_end_record(em->cycle);
+	em->out = NULL;
 	em->depth = 0;
 	em->state = RECORD_NONE;
 	em->stats.records_emitted++;
@@ -596,45 +828,44 @@ int emitter_record_end(struct pga_emitter *em)
 
 /* ---- containers ---- */
 
-/* Describe the container about to be opened, for later messages. */
-static void fill_frame(const struct pga_emitter *em, struct frame *f, json_object *container,
-		       bool is_array, const char *key, size_t key_len)
+/*
+ * Describe the container being opened, for later messages.  Its place in
+ * the parent is already taken (place_value counted it).
+ */
+static void fill_frame(const struct pga_emitter *em, struct frame *f, bool is_array,
+		       const char *key)
 {
 	const struct frame *parent = &em->frames[em->depth - 1];
 
-	f->container = container;
-	f->is_array = is_array;
+	*f = (struct frame){ .is_array = is_array, .index = -1 };
 	if (parent->is_array) {
-		f->index = (long)json_object_array_length(parent->container);
-		f->key_len = 0;
+		f->index = (long)parent->count - 1;
 	} else {
-		f->index = -1;
-		f->key_len = key_len < FRAME_KEY_KEEP ? key_len : FRAME_KEY_KEEP;
-		memcpy(f->key, key, f->key_len);
+		size_t key_len = strnlen(key, FRAME_KEY_KEEP);
+
+		f->key_len = key_len;
+		memcpy(f->key, key, key_len);
 	}
 }
 
 static int begin_container(struct pga_emitter *em, const char *function, const char *key,
 			   bool is_array)
 {
-	json_object *container;
 	struct frame frame;
-	size_t key_len;
-	int status = admit_value(em, function, key, &key_len);
+	int status = admit_value(em, function, key);
 
 	if (status != PGA_OK)
 		return status;
 	if (em->depth > EMITTER_MAX_DEPTH)
 		return misuse(em, "%s nests deeper than %d levels", function, EMITTER_MAX_DEPTH);
-	container = is_array ? json_object_new_array() : json_object_new_object();
-	if (container == NULL)
-		return poison(em, PGA_ENOMEM, "out of memory");
-	fill_frame(em, &frame, container, is_array, key, key_len);
-	status = attach_value(em, key, key_len, container, false, 0);
-	if (status != PGA_OK)
-		return status;
-	em->frames[em->depth++] = frame;
-	return PGA_OK;
+	fill_frame(em, &frame, is_array, key);
+	if (json_text_append_char(em->out, is_array ? '[' : '{') != 0)
+		return out_of_memory(em);
+	em->frames[em->depth] = frame;
+	if (!is_array)
+		key_set_reset(&em->keys[em->depth]);
+	em->depth++;
+	return check_record_size(em);
 }
 
 static int end_container(struct pga_emitter *em, const char *function, bool is_array)
@@ -655,6 +886,9 @@ static int end_container(struct pga_emitter *em, const char *function, bool is_a
 		return poisonf(em, PGA_EINVAL, "%s while %s is the innermost open container",
 			       function, open_container);
 	}
+	/* The closing byte was counted in the size since the container opened. */
+	if (json_text_append_char(em->out, is_array ? ']' : '}') != 0)
+		return out_of_memory(em);
 	em->depth--;
 	return PGA_OK;
 }
@@ -682,54 +916,49 @@ int emitter_array_end(struct pga_emitter *em)
 /* ---- scalars ---- */
 
 /*
- * Each setter admits the key first and builds the json-c value only then,
- * so a poisoned record costs no allocation.
+ * Each setter admits the key (writing it) first and the value after: a
+ * poisoned record costs no formatting.
  */
 int emitter_set_int64(struct pga_emitter *em, const char *key, int64_t value)
 {
-	size_t key_len;
-	int status = admit_value(em, "set_int64", key, &key_len);
+	int status = admit_value(em, "set_int64", key);
 
 	if (status != PGA_OK)
 		return status;
-	return attach_value(em, key, key_len, json_object_new_int64(value), false, 0);
+	return finish_value(em, json_text_append_int64(em->out, value));
 }
 
 int emitter_set_uint64(struct pga_emitter *em, const char *key, uint64_t value)
 {
-	size_t key_len;
-	int status = admit_value(em, "set_uint64", key, &key_len);
+	int status = admit_value(em, "set_uint64", key);
 
 	if (status != PGA_OK)
 		return status;
-	return attach_value(em, key, key_len, json_object_new_uint64(value), false, 0);
+	return finish_value(em, json_text_append_uint64(em->out, value));
 }
 
 int emitter_set_bool(struct pga_emitter *em, const char *key, int value)
 {
-	size_t key_len;
-	int status = admit_value(em, "set_bool", key, &key_len);
+	int status = admit_value(em, "set_bool", key);
 
 	if (status != PGA_OK)
 		return status;
-	return attach_value(em, key, key_len, json_object_new_boolean(value != 0), false, 0);
+	return finish_value(em, json_text_append_bool(em->out, value != 0));
 }
 
 int emitter_set_null(struct pga_emitter *em, const char *key)
 {
-	size_t key_len;
-	int status = admit_value(em, "set_null", key, &key_len);
+	int status = admit_value(em, "set_null", key);
 
 	if (status != PGA_OK)
 		return status;
-	return attach_value(em, key, key_len, NULL, true, 0);
+	return finish_value(em, json_text_append_null(em->out));
 }
 
 int emitter_set_double(struct pga_emitter *em, const char *key, double value)
 {
-	size_t key_len;
 	char shown[SHOWN_LEN];
-	int status = admit_value(em, "set_double", key, &key_len);
+	int status = admit_value(em, "set_double", key);
 
 	if (status != PGA_OK)
 		return status;
@@ -738,12 +967,12 @@ int emitter_set_double(struct pga_emitter *em, const char *key, double value)
 		return misuse(em, "set_double(\"%s\") with a non-finite value (%s)", shown,
 			      isnan(value) ? "NaN" : "infinity");
 	}
-	return attach_value(em, key, key_len, json_number_new_double(value), false, 0);
+	return finish_value(em, json_text_append_double(em->out, value));
 }
 
-/* Validate and attach `len` bytes of string value (not NUL-terminated). */
-static int attach_string(struct pga_emitter *em, const char *function, const char *key,
-			 size_t key_len, const char *value, size_t len)
+/* Validate and write `len` bytes of string value (not NUL-terminated). */
+static int write_string(struct pga_emitter *em, const char *function, const char *key,
+			const char *value, size_t len)
 {
 	char shown[SHOWN_LEN];
 	size_t valid;
@@ -757,23 +986,19 @@ static int attach_string(struct pga_emitter *em, const char *function, const cha
 		describe_string(shown, sizeof(shown), key);
 		return misuse(em, "%s(\"%s\") with a NULL value", function, shown);
 	}
-	if (len == 0)
-		value = "";
-	valid = utf8_valid_prefix((const unsigned char *)value, len);
+	valid = len ? utf8_valid_prefix((const unsigned char *)value, len) : 0;
 	if (valid != len) {
 		describe_string(shown, sizeof(shown), key);
 		return misuse(em, "%s(\"%s\") value is not valid UTF-8 or contains NUL (byte %zu)",
 			      function, shown, valid);
 	}
-	return attach_value(em, key, key_len, json_object_new_string_len(value, (int)len),
-			    false, len);
+	return finish_value(em, json_text_append_string(em->out, value, len));
 }
 
 int emitter_set_string(struct pga_emitter *em, const char *key, const char *value)
 {
-	size_t key_len;
 	char shown[SHOWN_LEN];
-	int status = admit_value(em, "set_string", key, &key_len);
+	int status = admit_value(em, "set_string", key);
 
 	if (status != PGA_OK)
 		return status;
@@ -782,23 +1007,36 @@ int emitter_set_string(struct pga_emitter *em, const char *key, const char *valu
 		return misuse(em, "set_string(\"%s\") with a NULL value (use set_null)", shown);
 	}
 	/* Bounded scan: an over-long string is refused without reading all of it. */
-	return attach_string(em, "set_string", key, key_len, value,
-			     strnlen(value, EMITTER_MAX_STRING + 1));
+	return write_string(em, "set_string", key, value, strnlen(value, EMITTER_MAX_STRING + 1));
 }
 
 /* (NULL, 0) is accepted as the empty string, as memcpy-style APIs allow. */
 int emitter_set_stringn(struct pga_emitter *em, const char *key, const char *value,
 			    size_t len)
 {
-	size_t key_len;
-	int status = admit_value(em, "set_stringn", key, &key_len);
+	int status = admit_value(em, "set_stringn", key);
 
 	if (status != PGA_OK)
 		return status;
-	return attach_string(em, "set_stringn", key, key_len, value, len);
+	return write_string(em, "set_stringn", key, value, len);
 }
 
 /* ---- lifecycle ---- */
+
+/*
+ * `","plugin":"NAME","timestamp":"` (closing the type's string), escaped
+ * once for every record.
+ */
+static int make_host_members(struct pga_emitter *em)
+{
+	struct json_text *t = &em->host_members;
+
+	if (json_text_append(t, "\",\"plugin\":", 11) != 0 ||
+	    json_text_append_string(t, em->plugin_name, em->plugin_name_len) != 0 ||
+	    json_text_append(t, ",\"timestamp\":\"", 14) != 0)
+		return -1;
+	return 0;
+}
 
 struct pga_emitter *emitter_create(const char *plugin_name)
 {
@@ -810,11 +1048,11 @@ struct pga_emitter *emitter_create(const char *plugin_name)
 	if (em == NULL)
 		return NULL;
 	em->plugin_name = strdup(plugin_name);
-	if (em->plugin_name == NULL) {
-		free(em);
+	em->plugin_name_len = strlen(plugin_name);
+	if (em->plugin_name == NULL || make_host_members(em) != 0) {
+		emitter_destroy(em);
 		return NULL;
 	}
-	em->plugin_name_len = strlen(plugin_name);
 	return em;
 }
 
@@ -823,7 +1061,10 @@ void emitter_destroy(struct pga_emitter *em)
 	if (em == NULL)
 		return;
 	discard_record(em);
-	json_object_put(em->records);
+	record_batch_free(em->cycle);
+	for (size_t i = 0; i < sizeof(em->keys) / sizeof(em->keys[0]); i++)
+		key_set_free(&em->keys[i]);
+	json_text_free(&em->host_members);
 	free(em->plugin_name);
 	free(em);
 }
@@ -831,24 +1072,27 @@ void emitter_destroy(struct pga_emitter *em)
 void emitter_begin_cycle(struct pga_emitter *em, uint64_t deadline_ns)
 {
 	discard_record(em);
-	json_object_put(em->records);
-	em->records = NULL;
+	record_batch_free(em->cycle);
+	em->cycle = NULL;
 	em->state = RECORD_NONE;
 	em->deadline_ns = deadline_ns;
 	em->deadline_passed = false;
 	memset(&em->stats, 0, sizeof(em->stats));
 }
 
-json_object *emitter_end_cycle(struct pga_emitter *em, struct emitter_cycle_stats *stats)
+struct record_batch *emitter_end_cycle(struct pga_emitter *em, struct emitter_cycle_stats *stats)
 {
-	json_object *records;
+	struct record_batch *records;
 
 	if (em->state == RECORD_OPEN)
 		poison(em, PGA_EINVAL, "still open when collect returned (missing record_end)");
 	abandon_record(em);
 
-	records = em->records ? em->records : json_object_new_array();
-	em->records = NULL;
+	records = em->cycle ? em->cycle : record_batch_new();
+	em->cycle = NULL;
+	/* No more records go into it: give back what doubling reserved. */
+	if (records)
+		record_batch_trim(records);
 	if (stats)
 		*stats = em->stats;
 	memset(&em->stats, 0, sizeof(em->stats));

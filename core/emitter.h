@@ -1,8 +1,9 @@
 /*
  * emitter.h - the host side of the plugin emitter: the record_begin ...
  * set_null functions of struct pga_host.  A plugin streams records through
- * them; the emitter validates every call and builds json-c records that can
- * never be invalid JSON, whatever the plugin does.
+ * them; the emitter validates every call and writes each record as compact
+ * JSON text (json_text.h) straight into this cycle's record batch, text
+ * that can never be invalid JSON, whatever the plugin does.
  *
  * One emitter belongs to one plugin instance and is used by one thread at a
  * time (the plugin's collect thread).  A cycle is one collect call:
@@ -20,16 +21,21 @@
  *
  * Limits: record type [a-z0-9_]{1,63}; containers nest at most
  * EMITTER_MAX_DEPTH levels below the record; a string value (or key) is at
- * most EMITTER_MAX_STRING bytes; a record's estimated serialized size is at
- * most EMITTER_MAX_RECORD bytes.
+ * most EMITTER_MAX_STRING bytes; a record's text (compact JSON, the host
+ * members included) is at most EMITTER_MAX_RECORD bytes, checked after
+ * every value.
+ *
+ * Duplicate keys are found per object in O(1) amortised per key, whatever
+ * the number of keys.
  */
 #ifndef PGA_CORE_EMITTER_H
 #define PGA_CORE_EMITTER_H
 
 #include <stdint.h>
 
-#include <json.h>
 #include <pganalytics/plugin.h>
+
+#include "record_batch.h"
 
 #define EMITTER_MAX_TYPE_LEN 63
 #define EMITTER_MAX_DEPTH 32
@@ -68,12 +74,14 @@ void emitter_begin_cycle(struct pga_emitter *em, uint64_t deadline_ns);
 /*
  * emitter_end_cycle - finish the cycle.  A record still open is dropped and
  * counted as invalid.  Fills *stats (which may be NULL) with the cycle's
- * counts and first error.  Returns a JSON array of the complete records in
- * emission order, owned by the caller (possibly empty; NULL only when out of
- * memory).  Records ended before a deadline overrun are returned too: the
- * caller decides whether an overrun cycle counts.
+ * counts and first error.  Returns the complete records in emission order,
+ * as a batch of compact JSON text owned by the caller (free it with
+ * record_batch_free; possibly empty; NULL only when out of memory).
+ * Records ended before a deadline overrun are returned too: the caller
+ * decides whether an overrun cycle counts.
  */
-json_object *emitter_end_cycle(struct pga_emitter *em, struct emitter_cycle_stats *stats);
+struct record_batch *emitter_end_cycle(struct pga_emitter *em,
+				       struct emitter_cycle_stats *stats);
 
 /*
  * The emitter members of struct pga_host (see plugin.h for what each does

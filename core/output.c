@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "compress.h"
 #include "durable.h"
 #include "error_text.h"
+#include "json_pretty.h"
 
 #define FILE_SCHEME "file://"
 #define ACCEPTED_FORMS                                                     \
@@ -174,12 +176,26 @@ static void cut_back(const struct output *out, off_t size_before, const char *wh
 		  what, out->path, strerror(saved_errno));
 }
 
+/* Write every iovec, at most IOV_MAX per system call. */
+static int write_all(int fd, struct iovec *iov, size_t iovcnt)
+{
+	while (iovcnt > 0) {
+		int group = iovcnt < IOV_MAX ? (int)iovcnt : IOV_MAX;
+
+		if (durable_writev(fd, iov, group) != 0)
+			return -1;
+		iov += group;
+		iovcnt -= (size_t)group;
+	}
+	return 0;
+}
+
 /*
  * Append iov to the file and make it durable, or leave the file as it was.
  * O_APPEND writes at the end, so the size before is where a failed write
  * started.
  */
-static int append_durably(const struct output *out, struct iovec *iov, int iovcnt,
+static int append_durably(const struct output *out, struct iovec *iov, size_t iovcnt,
 			  char *err, size_t err_len)
 {
 	struct stat st;
@@ -193,7 +209,7 @@ static int append_durably(const struct output *out, struct iovec *iov, int iovcn
 		}
 		size_before = st.st_size;
 	}
-	if (durable_writev(out->fd, iov, iovcnt) != 0) {
+	if (write_all(out->fd, iov, iovcnt) != 0) {
 		cut_back(out, size_before, "write to", errno, err, err_len);
 		return -1;
 	}
@@ -204,59 +220,101 @@ static int append_durably(const struct output *out, struct iovec *iov, int iovcn
 	return 0;
 }
 
-static int deliver_json_line(struct output *out, const char *json, size_t len, char *err,
+/* The pieces of a payload as iovecs, so that a JSON line is written without a copy. */
+struct iovec_list {
+	struct iovec *iov;
+	size_t n;
+	size_t cap;
+};
+
+static int collect_iovec(void *ctx, const void *data, size_t len)
+{
+	struct iovec_list *list = ctx;
+	struct iovec *grown;
+
+	if (list->n == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 16;
+
+		grown = realloc(list->iov, cap * sizeof(*grown));
+		if (grown == NULL)
+			return -1;
+		list->iov = grown;
+		list->cap = cap;
+	}
+	/* payload_write's pieces live as long as the payload: keep the pointers. */
+	list->iov[list->n++] = (struct iovec){ .iov_base = (void *)data, .iov_len = len };
+	return 0;
+}
+
+static int deliver_json_line(struct output *out, const struct payload *payload, char *err,
 			     size_t err_len)
 {
-	char newline = '\n';
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)json, .iov_len = len },
-		{ .iov_base = &newline, .iov_len = 1 },
-	};
+	static char newline[] = "\n";
+	struct iovec_list list = { 0 };
+	int rc;
 
-	return append_durably(out, iov, 2, err, err_len);
+	if (payload_write(payload, collect_iovec, &list) != 0 ||
+	    collect_iovec(&list, newline, 1) != 0) {
+		free(list.iov);
+		return error_set(err, err_len, "cannot write payload to \"%s\": out of memory",
+				 out->path);
+	}
+	rc = append_durably(out, list.iov, list.n, err, err_len);
+	free(list.iov);
+	return rc;
+}
+
+static int write_to_gzip(void *ctx, const void *data, size_t len)
+{
+	return gzip_writer_write(ctx, data, len);
+}
+
+/*
+ * The payload as one gzip member, compressed as it is written (no copy of
+ * the records), followed by `trailer` (may be "").  Returns 0 or -1.
+ */
+static int compress_payload(const struct payload *payload, const char *trailer,
+			    unsigned char **member, size_t *member_len)
+{
+	struct gzip_writer *gz = gzip_writer_new(GZIP_LEVEL);
+
+	*member = NULL;
+	*member_len = 0;
+	if (gz == NULL)
+		return -1;
+	if (payload_write(payload, write_to_gzip, gz) != 0 ||
+	    gzip_writer_write(gz, trailer, strlen(trailer)) != 0) {
+		gzip_writer_free(gz);
+		return -1;
+	}
+	return gzip_writer_finish(gz, member, member_len);
 }
 
 /* Each payload is one complete gzip member, so a reader can stop anywhere. */
-static int deliver_gzip_line(struct output *out, const char *json, size_t len, char *err,
+static int deliver_gzip_line(struct output *out, const struct payload *payload, char *err,
 			     size_t err_len)
 {
-	unsigned char *line = malloc(len + 1);
 	unsigned char *member = NULL;
 	size_t member_len = 0;
 	struct iovec iov;
 	int rc;
 
-	if (line == NULL) {
-		error_set(err, err_len, "cannot compress payload for \"%s\": out of memory",
-			  out->path);
-		return -1;
-	}
-	memcpy(line, json, len);
-	line[len] = '\n';
-	rc = gzip_compress(line, len + 1, GZIP_LEVEL, &member, &member_len);
-	free(line);
-	if (rc != 0) {
-		error_set(err, err_len, "cannot compress payload for \"%s\": out of memory",
-			  out->path);
-		return -1;
-	}
+	if (compress_payload(payload, "\n", &member, &member_len) != 0)
+		return error_set(err, err_len, "cannot compress payload for \"%s\": out of memory",
+				 out->path);
 	iov = (struct iovec){ .iov_base = member, .iov_len = member_len };
 	rc = append_durably(out, &iov, 1, err, err_len);
 	free(member);
 	return rc;
 }
 
-static int deliver_stdout(json_object *envelope, char *err, size_t err_len)
+static int deliver_stdout(const struct payload *payload, char *err, size_t err_len)
 {
-	const char *json = json_object_to_json_string_ext(
-		envelope,
-		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	struct json_pretty pretty;
 
-	if (json == NULL) {
-		error_set(err, err_len, "cannot serialize payload: out of memory");
-		return -1;
-	}
-	if (fputs(json, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+	json_pretty_init(&pretty, stdout);
+	if (payload_write(payload, json_pretty_feed, &pretty) != 0 || fputc('\n', stdout) == EOF ||
+	    fflush(stdout) != 0) {
 		error_set(err, err_len, "cannot write payload to standard output: %s",
 			  strerror(errno));
 		clearerr(stdout);
@@ -265,26 +323,23 @@ static int deliver_stdout(json_object *envelope, char *err, size_t err_len)
 	return 0;
 }
 
-/* The exact bytes that will be POSTed are what the spool keeps. */
-static int deliver_backend(struct output *out, json_object *envelope, char *err, size_t err_len)
+/*
+ * The exact bytes that will be POSTed are what the spool keeps.  The
+ * envelope goes straight into the gzip stream: at no point do the records
+ * exist twice as text.
+ */
+static int deliver_backend(struct output *out, const struct payload *payload, char *err,
+			   size_t err_len)
 {
-	json_object *seq = NULL;
 	unsigned char *body = NULL;
-	size_t json_len, body_len = 0;
-	const char *json = json_object_to_json_string_length(
-		envelope, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &json_len);
+	size_t body_len = 0;
 	int rc;
 
-	if (!json || !json_object_object_get_ex(envelope, "seq", &seq)) {
-		error_set(err, err_len, "cannot serialize the payload");
-		return -1;
-	}
-	if (gzip_compress(json, json_len, GZIP_LEVEL, &body, &body_len) < 0) {
+	if (compress_payload(payload, "", &body, &body_len) != 0) {
 		error_set(err, err_len, "cannot compress the payload");
 		return -1;
 	}
-	rc = delivery_submit(out->delivery, (uint64_t)json_object_get_uint64(seq), body, body_len,
-			     err, err_len);
+	rc = delivery_submit(out->delivery, payload_seq(payload), body, body_len, err, err_len);
 	free(body);
 	return rc;
 }
@@ -310,30 +365,24 @@ void output_health(struct output *out, json_object *record)
 		delivery_health(out->delivery, record);
 }
 
-int output_deliver(struct output *out, json_object *envelope, char *err, size_t err_len)
+int output_deliver(struct output *out, const struct payload *payload, char *err,
+		   size_t err_len)
 {
-	const char *json;
-	size_t len;
-
-	if (out == NULL || envelope == NULL) {
+	if (out == NULL || payload == NULL) {
 		error_set(err, err_len, "output_deliver: no %s", out ? "payload" : "output");
 		return -1;
 	}
-	if (out->kind == OUTPUT_STDOUT)
-		return deliver_stdout(envelope, err, err_len);
-	if (out->kind == OUTPUT_BACKEND)
-		return deliver_backend(out, envelope, err, err_len);
-
-	json = json_object_to_json_string_length(
-		envelope, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (json == NULL) {
-		error_set(err, err_len, "cannot serialize payload for \"%s\": out of memory",
-			  out->path);
-		return -1;
+	switch (out->kind) {
+	case OUTPUT_STDOUT:
+		return deliver_stdout(payload, err, err_len);
+	case OUTPUT_BACKEND:
+		return deliver_backend(out, payload, err, err_len);
+	case OUTPUT_GZIP_LINES:
+		return deliver_gzip_line(out, payload, err, err_len);
+	case OUTPUT_JSON_LINES:
+		break;
 	}
-	if (out->kind == OUTPUT_GZIP_LINES)
-		return deliver_gzip_line(out, json, len, err, err_len);
-	return deliver_json_line(out, json, len, err, err_len);
+	return deliver_json_line(out, payload, err, err_len);
 }
 
 void output_close(struct output *out)

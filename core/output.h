@@ -29,6 +29,7 @@
 #include <json.h>
 
 #include "delivery.h"
+#include "payload.h"
 
 struct output;
 
@@ -63,15 +64,19 @@ bool output_finish(struct output *out, uint64_t timeout_ns);
 void output_health(struct output *out, json_object *record);
 
 /*
- * output_deliver - write one payload.  -2 (instead of -1) means the
- * payload can never be taken (the spool refuses it for good): do not retry.  `envelope` is borrowed (json-c may
- * cache its serialization inside it).  Returns 0 once the payload is
- * written (and, for files, on disk), or -1 with a message naming the
- * destination and the system error in err[0..err_len); after a failure a
- * regular file is cut back to the size it had before the call (the message
- * says so if even that failed).
+ * output_deliver - write one payload (borrowed: it can be delivered again
+ * after a failure).  It is streamed: pretty-printed to standard output,
+ * written to a file as iovecs of its own pieces, or compressed as it is
+ * written for a .gz file and for the backend, never assembled as one text
+ * first.  Returns 0 once the payload is written (and, for files, on disk),
+ * or -1 with a message naming the destination and the system error in
+ * err[0..err_len); after a failure a regular file is cut back to the size
+ * it had before the call (the message says so if even that failed).  -2
+ * (instead of -1) means the payload can never be taken (the spool refuses
+ * it for good): do not retry.
  */
-int output_deliver(struct output *out, json_object *envelope, char *err, size_t err_len);
+int output_deliver(struct output *out, const struct payload *payload, char *err,
+		   size_t err_len);
 
 /* output_close - flush and close `out` and free it.  NULL is allowed. */
 void output_close(struct output *out);

@@ -5,7 +5,7 @@
 
 struct pending_queue {
 	pthread_mutex_t lock;
-	json_object *records;      /* json array, oldest first */
+	struct record_batch *records;   /* oldest first */
 	size_t max_records;
 	uint64_t dropped;
 };
@@ -16,7 +16,7 @@ struct pending_queue *pending_create(size_t max_records)
 
 	if (!queue)
 		return NULL;
-	queue->records = json_object_new_array();
+	queue->records = record_batch_new();
 	if (!queue->records) {
 		free(queue);
 		return NULL;
@@ -30,54 +30,44 @@ void pending_destroy(struct pending_queue *queue)
 {
 	if (!queue)
 		return;
-	json_object_put(queue->records);
+	record_batch_free(queue->records);
 	pthread_mutex_destroy(&queue->lock);
 	free(queue);
 }
 
-/* Drop the oldest records so that `incoming` more fit; returns how many. */
+/* Drop the oldest queued records so that `incoming` more fit; returns how many. */
 static size_t make_room(struct pending_queue *queue, size_t incoming)
 {
-	size_t queued = json_object_array_length(queue->records);
-	size_t excess;
+	size_t queued = record_batch_count(queue->records);
 
 	if (queued + incoming <= queue->max_records)
 		return 0;
-	excess = queued + incoming - queue->max_records;
-	if (excess > queued)
-		excess = queued;
-	if (excess)
-		json_object_array_del_idx(queue->records, 0, excess);
-	return excess;
+	return record_batch_drop_oldest(queue->records, queued + incoming - queue->max_records);
 }
 
-size_t pending_add(struct pending_queue *queue, json_object *records)
+size_t pending_add(struct pending_queue *queue, struct record_batch *records)
 {
-	size_t n = json_object_array_length(records), first = 0, dropped;
+	size_t n, dropped = 0;
 
+	if (!records)
+		return 0;
+	n = record_batch_count(records);
 	/* A batch larger than the whole bound keeps only its newest part. */
 	if (n > queue->max_records)
-		first = n - queue->max_records;
+		dropped = record_batch_drop_oldest(records, n - queue->max_records);
 	pthread_mutex_lock(&queue->lock);
-	dropped = make_room(queue, n - first) + first;
-	for (size_t i = first; i < n; i++) {
-		json_object *record = json_object_array_get_idx(records, i);
-
-		if (json_object_array_add(queue->records, json_object_get(record)) < 0) {
-			json_object_put(record);
-			dropped++;
-		}
-	}
+	dropped += make_room(queue, record_batch_count(records));
+	record_batch_move(queue->records, records);
 	queue->dropped += dropped;
 	pthread_mutex_unlock(&queue->lock);
-	json_object_put(records);
+	record_batch_free(records);
 	return dropped;
 }
 
-json_object *pending_take(struct pending_queue *queue, uint64_t *dropped)
+struct record_batch *pending_take(struct pending_queue *queue, uint64_t *dropped)
 {
-	json_object *fresh = json_object_new_array();
-	json_object *taken;
+	struct record_batch *fresh = record_batch_new();
+	struct record_batch *taken;
 
 	if (!fresh)
 		return NULL;

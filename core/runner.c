@@ -167,16 +167,16 @@ static bool start_plugin(struct runner *r)
 
 /* ---- cycles --------------------------------------------------------------- */
 
-static void deliver_cycle(struct runner *r, json_object *records, bool overran,
+static void deliver_cycle(struct runner *r, struct record_batch *records, bool overran,
 			  const struct emitter_cycle_stats *cs)
 {
-	size_t n = records ? json_object_array_length(records) : 0;
+	size_t n = records ? record_batch_count(records) : 0;
 
 	/* Records lost at the queue bound are counted by the collector: they
 	 * are the oldest, whichever plugin emitted them. */
 	if (overran)
-		json_object_put(records);
-	else if (records)
+		record_batch_free(records);
+	else
 		pending_add(r->queue, records);
 	lock(r);
 	if (overran) {
@@ -200,7 +200,8 @@ static void deliver_cycle(struct runner *r, json_object *records, bool overran,
  * Count the outcome and return the delay until the next cycle.  An overrun
  * is counted as such, not as a failure: its cost is the lost cycle.
  */
-static uint64_t account_result(struct runner *r, int rc, bool overran, uint64_t duration_ns)
+static uint64_t account_result(struct runner *r, int rc, bool overran, uint64_t duration_ns,
+			       uint64_t cpu_ns)
 {
 	bool failed = rc != PGA_OK && rc != PGA_EDEADLINE && !overran;
 	uint64_t failures, recovered_after = 0, delay;
@@ -208,6 +209,7 @@ static uint64_t account_result(struct runner *r, int rc, bool overran, uint64_t 
 	lock(r);
 	r->stats.runs++;
 	r->stats.last_duration_ms = (double)duration_ns / (double)NS_PER_MS;
+	r->stats.last_cpu_ms = (double)cpu_ns / (double)NS_PER_MS;
 	if (failed) {
 		r->stats.failures++;
 		r->stats.consecutive_failures++;
@@ -228,13 +230,27 @@ static uint64_t account_result(struct runner *r, int rc, bool overran, uint64_t 
 	return delay;
 }
 
+/*
+ * CPU time this thread has used, in ns: what one plugin's collect costs,
+ * whatever the other threads do meanwhile.
+ */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
 /* One collect call; returns the delay until the next one. */
 static uint64_t run_cycle(struct runner *r)
 {
 	struct emitter_cycle_stats cs;
 	uint64_t start = clock_monotonic_ns();
 	uint64_t deadline = start + r->timeout_ns;
-	json_object *records;
+	struct record_batch *records;
+	uint64_t cpu_start, cpu_ns;
 	bool overran;
 	uint64_t end;
 	int rc;
@@ -242,14 +258,16 @@ static uint64_t run_cycle(struct runner *r)
 	set_phase(r, PHASE_COLLECTING, deadline);
 	r->ctx.deadline_ns = deadline;
 	emitter_begin_cycle(r->emitter, deadline);
+	cpu_start = thread_cpu_ns();
 	rc = r->image->desc.collect(r->plugin_state, r->emitter);
+	cpu_ns = thread_cpu_ns() - cpu_start;
 	records = emitter_end_cycle(r->emitter, &cs);
 	end = clock_monotonic_ns();
 	r->ctx.deadline_ns = 0;
 	set_phase(r, PHASE_WAITING, 0);
 	overran = end > deadline;
 	deliver_cycle(r, records, overran, &cs);
-	return account_result(r, rc, overran, end - start);
+	return account_result(r, rc, overran, end - start, cpu_ns);
 }
 
 static void run_schedule(struct runner *r)

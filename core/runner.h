@@ -42,6 +42,7 @@ struct runner_stats {
 	uint64_t records_dropped;     /* lost because their cycle overran */
 	uint64_t records_invalid;     /* dropped for emitter misuse */
 	double last_duration_ms;
+	double last_cpu_ms;           /* CPU time of the plugin's thread in the last collect */
 	enum runner_state state;
 };
 

@@ -1,7 +1,50 @@
 #include "self_metrics.h"
 
+#include <stdio.h>
+#include <sys/resource.h>
+
 #include "clock.h"
 #include "json_number.h"
+
+static double seconds_of(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/*
+ * VmHWM of /proc/self/status: this program's own peak.  ru_maxrss is not:
+ * Linux carries over the peak of the process that forked it, from before
+ * exec, so a collector started from a big parent would report the
+ * parent's size.  0 when unreadable.
+ */
+static uint64_t own_peak_rss_kb(void)
+{
+	FILE *status = fopen("/proc/self/status", "re");
+	char line[256];
+	unsigned long long kb = 0;
+
+	if (!status)
+		return 0;
+	while (fgets(line, sizeof(line), status))
+		if (sscanf(line, "VmHWM: %llu kB", &kb) == 1)
+			break;
+	fclose(status);
+	return kb;
+}
+
+void self_metrics_read_usage(struct collector_totals *totals)
+{
+	struct rusage usage;
+
+	if (getrusage(RUSAGE_SELF, &usage) != 0)
+		return;
+	totals->cpu_user_s = seconds_of(usage.ru_utime);
+	totals->cpu_system_s = seconds_of(usage.ru_stime);
+	totals->max_rss_kb = own_peak_rss_kb();
+	/* Linux reports ru_maxrss in kilobytes. */
+	if (totals->max_rss_kb == 0 && usage.ru_maxrss > 0)
+		totals->max_rss_kb = (uint64_t)usage.ru_maxrss;
+}
 
 static void add_u64(json_object *obj, const char *key, uint64_t value)
 {
@@ -23,6 +66,7 @@ static json_object *plugin_entry(const struct plugin_report *report)
 	add_u64(entry, "consecutive_failures", st->consecutive_failures);
 	add_u64(entry, "overruns", st->overruns);
 	json_object_object_add(entry, "last_duration_ms", json_number_new_double(st->last_duration_ms));
+	json_object_object_add(entry, "last_cpu_ms", json_number_new_double(st->last_cpu_ms));
 	add_u64(entry, "records_emitted", st->records_emitted);
 	add_u64(entry, "records_dropped", st->records_dropped);
 	add_u64(entry, "records_invalid", st->records_invalid);
@@ -47,6 +91,9 @@ json_object *self_metrics_record(const struct collector_totals *totals,
 	json_object_object_add(record, "plugin", json_object_new_string("collector"));
 	json_object_object_add(record, "timestamp", json_object_new_string(stamp));
 	json_object_object_add(record, "uptime_s", json_number_new_double(totals->uptime_s));
+	json_object_object_add(record, "cpu_user_s", json_number_new_double(totals->cpu_user_s));
+	json_object_object_add(record, "cpu_system_s", json_number_new_double(totals->cpu_system_s));
+	add_u64(record, "max_rss_kb", totals->max_rss_kb);
 	add_u64(record, "payloads_delivered", totals->payloads_delivered);
 	add_u64(record, "delivery_failures", totals->delivery_failures);
 	add_u64(record, "payloads_dropped", totals->payloads_dropped);

@@ -15,6 +15,9 @@
 
 struct collector_totals {
 	double uptime_s;
+	double cpu_user_s;                /* getrusage(RUSAGE_SELF), every thread */
+	double cpu_system_s;
+	uint64_t max_rss_kb;              /* peak resident set size (ru_maxrss) */
 	uint64_t payloads_delivered;
 	uint64_t delivery_failures;
 	uint64_t payloads_dropped;        /* refused for good by the output (too large) */
@@ -32,6 +35,13 @@ struct plugin_report {
 	const char *version;
 	struct runner_stats stats;
 };
+
+/*
+ * self_metrics_read_usage - fill the totals' cpu_user_s, cpu_system_s and
+ * max_rss_kb from getrusage(RUSAGE_SELF); they stay as they were if it
+ * fails.
+ */
+void self_metrics_read_usage(struct collector_totals *totals);
 
 /*
  * self_metrics_record - build the record from the totals and one entry per

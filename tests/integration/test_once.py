@@ -36,12 +36,41 @@ def test_stdout_payload_has_every_plugin_and_the_collector_record(case):
         check(health is not None, "collector record does not list %s" % name)
         for key in ("name", "version", "runs", "failures",
                     "consecutive_failures", "overruns", "last_duration_ms",
-                    "records_emitted", "records_dropped", "records_invalid",
-                    "state"):
+                    "last_cpu_ms", "records_emitted", "records_dropped",
+                    "records_invalid", "state"):
             check(key in health, "%s health lacks %r: %s" % (name, key, health))
         check(health["runs"] == 1, "%s runs: %r" % (name, health["runs"]))
     check(plugin_health(payload, "good")["version"] == "1.2.3",
           "good version: %r" % plugin_health(payload, "good"))
+
+
+def test_collector_record_reports_its_own_cost(case):
+    _, payload = case.once({"good": {}, "sleepy": {"sleep_ms": 300,
+                                                   "interval": 30,
+                                                   "timeout": 30}})
+    collector = records(payload, "collector")[0]
+    for key in ("cpu_user_s", "cpu_system_s"):
+        check(isinstance(collector.get(key), float) and collector[key] >= 0,
+              "%s should be a non-negative number: %r" % (key, collector))
+    check(collector["cpu_user_s"] + collector["cpu_system_s"] > 0,
+          "a process that ran plugins used some CPU: %r" % collector)
+    check(isinstance(collector.get("max_rss_kb"), int)
+          and collector["max_rss_kb"] > 1000,
+          "max_rss_kb should be the peak RSS in KB (> 1000): %r"
+          % collector.get("max_rss_kb"))
+    for name in ("good", "sleepy"):
+        health = plugin_health(payload, name)
+        cpu = health.get("last_cpu_ms")
+        check(isinstance(cpu, float) and 0 <= cpu
+              <= health["last_duration_ms"] + 1.0,
+              "%s last_cpu_ms %r should be within 0..last_duration_ms %r"
+              % (name, cpu, health["last_duration_ms"]))
+    # Sleeping costs time, not CPU: the thread's CPU clock tells them apart.
+    sleepy = plugin_health(payload, "sleepy")
+    check(sleepy["last_duration_ms"] >= 300
+          and sleepy["last_cpu_ms"] < sleepy["last_duration_ms"] / 2,
+          "sleepy slept 300 ms: duration %r ms, CPU %r ms"
+          % (sleepy["last_duration_ms"], sleepy["last_cpu_ms"]))
 
 
 def test_option_defaults_come_from_the_plugin(case):

@@ -99,6 +99,83 @@ static void test_round_trip_empty(void **state)
 	free(unpacked);
 }
 
+/* ---- gzip_writer ---- */
+
+/*
+ * Compress `data` through a writer in pieces of `piece` bytes (0: one
+ * piece) and check that the member is gzip and inflates back to `data`.
+ */
+static void check_writer_round_trip(const unsigned char *data, size_t len, size_t piece,
+				    int level)
+{
+	struct gzip_writer *gz = gzip_writer_new(level);
+	unsigned char *packed = NULL, *unpacked = NULL;
+	size_t packed_len = 0, unpacked_len = 0;
+
+	assert_non_null(gz);
+	for (size_t at = 0; at < len;) {
+		size_t n = piece == 0 || len - at < piece ? len - at : piece;
+
+		assert_int_equal(gzip_writer_write(gz, data + at, n), 0);
+		at += n;
+	}
+	assert_int_equal(gzip_writer_write(gz, NULL, 0), 0);
+	assert_int_equal(gzip_writer_finish(gz, &packed, &packed_len), 0);
+	assert_non_null(packed);
+	assert_int_equal(packed[0], 0x1f);
+	assert_int_equal(packed[1], 0x8b);
+	assert_int_equal(gzip_decompress(packed, packed_len, len, &unpacked, &unpacked_len), 0);
+	assert_int_equal(unpacked_len, len);
+	if (len > 0)
+		assert_memory_equal(unpacked, data, len);
+	free(packed);
+	free(unpacked);
+}
+
+static void test_writer_pieces_make_one_member(void **state)
+{
+	static const size_t pieces[] = { 0, 1, 3, 4096, 100000 };
+	size_t len = 3 * 1024 * 1024 + 5;
+	unsigned char *data = malloc(len);
+	(void)state;
+
+	assert_non_null(data);
+	/* Half incompressible, half repetitive: the output outgrows its first buffer. */
+	fill_pseudo_random(data, len / 2, 42);
+	for (size_t i = len / 2; i < len; i++)
+		data[i] = (unsigned char)"{\"n\":1},"[i % 8];
+	for (size_t p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++)
+		check_writer_round_trip(data, pieces[p] == 1 ? 70000 : len, pieces[p], 6);
+	check_writer_round_trip(data, len, 65536, 1);
+	check_writer_round_trip(data, 0, 0, 6);
+	free(data);
+}
+
+static void test_writer_refuses_bad_use(void **state)
+{
+	struct gzip_writer *gz;
+	unsigned char *out = (unsigned char *)"not touched";
+	size_t out_len = 99;
+	(void)state;
+
+	assert_null(gzip_writer_new(10));
+	assert_null(gzip_writer_new(-2));
+	gzip_writer_free(NULL);
+	/* A NULL buffer with a length fails, and so does everything after it. */
+	gz = gzip_writer_new(6);
+	assert_non_null(gz);
+	assert_int_equal(gzip_writer_write(gz, NULL, 1), -1);
+	assert_int_equal(gzip_writer_write(gz, "abc", 3), -1);
+	assert_int_equal(gzip_writer_finish(gz, &out, &out_len), -1);
+	assert_null(out);
+	assert_int_equal(out_len, 0);
+	/* Abandoning a writer that has output frees it (ASan checks). */
+	gz = gzip_writer_new(6);
+	assert_non_null(gz);
+	assert_int_equal(gzip_writer_write(gz, "abc", 3), 0);
+	gzip_writer_free(gz);
+}
+
 static void test_peek_inflates_only_the_beginning(void **state)
 {
 	char text[100000];
@@ -330,6 +407,8 @@ int main(void)
 		cmocka_unit_test(test_round_trip_random_data),
 		cmocka_unit_test(test_round_trip_compressible_data),
 		cmocka_unit_test(test_round_trip_empty),
+		cmocka_unit_test(test_writer_pieces_make_one_member),
+		cmocka_unit_test(test_writer_refuses_bad_use),
 		cmocka_unit_test(test_peek_inflates_only_the_beginning),
 		cmocka_unit_test(test_bad_arguments_are_refused),
 		cmocka_unit_test(test_corrupt_crc_and_length_are_rejected),

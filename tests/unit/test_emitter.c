@@ -14,8 +14,12 @@
 #include <cmocka.h>
 #include <math.h>
 
+#include <json.h>
+
 #include "clock.h"
 #include "emitter.h"
+#include "json_text.h"
+#include "record_batch.h"
 
 struct fixture {
 	struct pga_host host;
@@ -49,24 +53,41 @@ static int teardown(void **state)
 	return 0;
 }
 
-/*
- * End the cycle and return the records as re-parsed from their text, so
- * every test also proves the output is valid JSON.
- */
-static json_object *end_cycle_parsed(struct fixture *fx, struct emitter_cycle_stats *stats)
+static int append_to_text(void *ctx, const void *data, size_t len)
 {
-	json_object *records = emitter_end_cycle(fx->em, stats);
-	/* Deeper than json-c's default (32): array + record + 32 levels. */
+	return json_text_append(ctx, data, len);
+}
+
+/* The batch's records as the JSON array text "[r0,r1,...]" (NUL-terminated). */
+static char *batch_as_array(const struct record_batch *batch, size_t *len)
+{
+	struct json_text text = { 0 };
+
+	assert_int_equal(json_text_append_char(&text, '['), 0);
+	assert_int_equal(record_batch_write(batch, append_to_text, &text), 0);
+	assert_int_equal(json_text_append(&text, "]", 2), 0);
+	assert_int_equal(text.len, record_batch_bytes(batch) + 3);
+	*len = text.len - 1;
+	return text.data;
+}
+
+/* What json-c writes for `obj` on the wire (output.c wrote this before). */
+static const char *json_c_text(json_object *obj)
+{
+	return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+						   JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/*
+ * Parse `len` bytes of JSON that must be exactly one valid document, deeper
+ * than json-c's default limit (32) allows: array + record + 32 levels.
+ */
+static json_object *parse_exactly(const char *text, size_t len)
+{
 	json_tokener *tok = json_tokener_new_ex(EMITTER_MAX_DEPTH + 8);
 	json_object *parsed;
-	const char *text;
-	size_t len;
 
 	assert_non_null(tok);
-	assert_non_null(records);
-	assert_true(json_object_is_type(records, json_type_array));
-	text = json_object_to_json_string_length(records, JSON_C_TO_STRING_PLAIN, &len);
-	assert_non_null(text);
 	parsed = json_tokener_parse_ex(tok, text, (int)len);
 	if (json_tokener_get_error(tok) != json_tokener_success)
 		fail_msg("emitter output is not valid JSON: %s",
@@ -74,8 +95,46 @@ static json_object *end_cycle_parsed(struct fixture *fx, struct emitter_cycle_st
 	assert_int_equal(json_tokener_get_parse_end(tok), len);
 	json_tokener_free(tok);
 	assert_non_null(parsed);
-	assert_true(json_object_equal(records, parsed));
-	json_object_put(records);
+	return parsed;
+}
+
+/*
+ * Check a cycle's batch and return its records parsed (a json array the
+ * caller frees), so every test also proves that the text is valid JSON,
+ * and the very text json-c writes for the same values (json-c keeps a
+ * double's text when it parses it): the wire format did not change.
+ */
+static json_object *parse_batch(const struct record_batch *batch)
+{
+	size_t len, count = record_batch_count(batch);
+	char *text = batch_as_array(batch, &len);
+	json_object *parsed = parse_exactly(text, len);
+
+	assert_true(json_object_is_type(parsed, json_type_array));
+	assert_int_equal(json_object_array_length(parsed), count);
+	assert_string_equal(json_c_text(parsed), text);
+	for (size_t i = 0; i < count; i++) {
+		const char *record;
+		size_t record_len;
+
+		assert_int_equal(record_batch_get(batch, i, &record, &record_len), 0);
+		assert_int_equal(record_len, strlen(json_c_text(json_object_array_get_idx(parsed, i))));
+		assert_memory_equal(record, json_c_text(json_object_array_get_idx(parsed, i)),
+				    record_len);
+	}
+	free(text);
+	return parsed;
+}
+
+/* End the cycle and return its records, checked and parsed by parse_batch. */
+static json_object *end_cycle_parsed(struct fixture *fx, struct emitter_cycle_stats *stats)
+{
+	struct record_batch *records = emitter_end_cycle(fx->em, stats);
+	json_object *parsed;
+
+	assert_non_null(records);
+	parsed = parse_batch(records);
+	record_batch_free(records);
 	return parsed;
 }
 
@@ -895,6 +954,381 @@ static void test_begin_cycle_discards_unended_cycle(void **state)
 	json_object_put(records);
 }
 
+/* ---- the text itself ---- */
+
+/* End the cycle, check the batch, and return record `index`'s exact text. */
+static char *end_cycle_record_text(struct fixture *fx, size_t index)
+{
+	struct record_batch *records = emitter_end_cycle(fx->em, NULL);
+	json_object *parsed;
+	const char *json;
+	size_t len;
+	char *copy;
+
+	assert_non_null(records);
+	parsed = parse_batch(records);
+	json_object_put(parsed);
+	assert_int_equal(record_batch_get(records, index, &json, &len), 0);
+	copy = strndup(json, len);
+	assert_non_null(copy);
+	record_batch_free(records);
+	return copy;
+}
+
+static void test_record_text_is_exact(void **state)
+{
+	struct fixture *fx = *state;
+	struct pga_host *h = &fx->host;
+	struct pga_emitter *em = fx->em;
+	char *text;
+
+	assert_int_equal(h->record_begin(em, "pg_stats"), PGA_OK);
+	assert_int_equal(h->set_int64(em, "a", -5), PGA_OK);
+	assert_int_equal(h->set_uint64(em, "b", UINT64_MAX), PGA_OK);
+	assert_int_equal(h->set_double(em, "c", 0.1), PGA_OK);
+	assert_int_equal(h->set_double(em, "d", 3.0), PGA_OK);
+	assert_int_equal(h->set_bool(em, "e", 7), PGA_OK);
+	assert_int_equal(h->set_null(em, "f"), PGA_OK);
+	assert_int_equal(h->set_string(em, "g", "q\"\\/\n\x01\xc3\xa9"), PGA_OK);
+	assert_int_equal(h->object_begin(em, "h"), PGA_OK);
+	assert_int_equal(h->array_begin(em, "i"), PGA_OK);
+	assert_int_equal(h->set_int64(em, NULL, 1), PGA_OK);
+	assert_int_equal(h->object_begin(em, NULL), PGA_OK);
+	/* Set at any depth, the event time keeps its place among the first keys. */
+	assert_int_equal(h->record_timestamp(em, 1614834367089123456LL), PGA_OK);
+	assert_int_equal(h->object_end(em), PGA_OK);
+	assert_int_equal(h->array_begin(em, NULL), PGA_OK);
+	assert_int_equal(h->array_end(em), PGA_OK);
+	assert_int_equal(h->array_end(em), PGA_OK);
+	assert_int_equal(h->object_end(em), PGA_OK);
+	assert_int_equal(h->set_string(em, "k\t\"", ""), PGA_OK);
+	assert_int_equal(h->object_begin(em, "j"), PGA_OK);
+	assert_int_equal(h->object_end(em), PGA_OK);
+	assert_int_equal(h->record_end(em), PGA_OK);
+	text = end_cycle_record_text(fx, 0);
+	assert_string_equal(text,
+			    "{\"type\":\"pg_stats\",\"plugin\":\"testplug\","
+			    "\"timestamp\":\"2021-03-04T05:06:07.089Z\",\"a\":-5,"
+			    "\"b\":18446744073709551615,\"c\":0.1,\"d\":3.0,\"e\":true,\"f\":null,"
+			    "\"g\":\"q\\\"\\\\/\\n\\u0001\xc3\xa9\",\"h\":{\"i\":[1,{},[]]},"
+			    "\"k\\t\\\"\":\"\",\"j\":{}}");
+	free(text);
+}
+
+/* Every byte a string may hold (all but NUL) comes back as it went in. */
+static void test_every_allowed_byte_round_trips(void **state)
+{
+	struct fixture *fx = *state;
+	char all[128 + 2];
+	size_t n = 0;
+	json_object *records, *rec;
+
+	for (int c = 1; c < 128; c++)
+		all[n++] = (char)c;
+	all[n++] = '\xc3';   /* and a two-byte sequence */
+	all[n++] = '\xa9';
+	assert_int_equal(fx->host.record_begin(fx->em, "bytes"), PGA_OK);
+	assert_int_equal(fx->host.set_stringn(fx->em, "s", all, n), PGA_OK);
+	assert_int_equal(fx->host.set_stringn(fx->em, "\x1f key \\ \"", all, 31), PGA_OK);
+	assert_int_equal(fx->host.record_end(fx->em), PGA_OK);
+	records = end_cycle_parsed(fx, NULL);
+	rec = json_object_array_get_idx(records, 0);
+	assert_int_equal(json_object_get_string_len(member(rec, "s")), (int)n);
+	assert_memory_equal(json_object_get_string(member(rec, "s")), all, n);
+	assert_int_equal(json_object_get_string_len(member(rec, "\x1f key \\ \"")), 31);
+	json_object_put(records);
+}
+
+static void test_arrays_nest_exactly_32_deep(void **state)
+{
+	struct fixture *fx = *state;
+	char expected[256];
+	size_t used = 0;
+	char *text;
+
+	assert_int_equal(fx->host.record_begin(fx->em, "deep"), PGA_OK);
+	assert_int_equal(fx->host.record_timestamp(fx->em, 0), PGA_OK);
+	for (int i = 0; i < EMITTER_MAX_DEPTH; i++)
+		assert_int_equal(fx->host.array_begin(fx->em, i == 0 ? "a" : NULL), PGA_OK);
+	assert_int_equal(fx->host.set_int64(fx->em, NULL, 1), PGA_OK);
+	for (int i = 0; i < EMITTER_MAX_DEPTH; i++)
+		assert_int_equal(fx->host.array_end(fx->em), PGA_OK);
+	assert_int_equal(fx->host.record_end(fx->em), PGA_OK);
+	text = end_cycle_record_text(fx, 0);
+
+	used += (size_t)snprintf(expected, sizeof(expected),
+				 "{\"type\":\"deep\",\"plugin\":\"testplug\","
+				 "\"timestamp\":\"1970-01-01T00:00:00.000Z\",\"a\":");
+	memset(expected + used, '[', EMITTER_MAX_DEPTH);
+	used += EMITTER_MAX_DEPTH;
+	expected[used++] = '1';
+	memset(expected + used, ']', EMITTER_MAX_DEPTH);
+	used += EMITTER_MAX_DEPTH;
+	expected[used++] = '}';
+	expected[used] = '\0';
+	assert_string_equal(text, expected);
+	free(text);
+}
+
+/* Emit `count` members k0 .. k<count-1> into the innermost object. */
+static void emit_keys(struct fixture *fx, int count)
+{
+	for (int i = 0; i < count; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_int_equal(fx->host.set_int64(fx->em, key, i), PGA_OK);
+	}
+}
+
+/* In an object of 1000 keys, a repeat of any one of them is found. */
+static void test_duplicate_in_a_large_object(void **state)
+{
+	static const char *const repeats[] = { "k0", "k500", "k999" };
+	struct fixture *fx = *state;
+	struct emitter_cycle_stats stats;
+	json_object *records;
+
+	for (size_t r = 0; r < sizeof(repeats) / sizeof(repeats[0]); r++) {
+		assert_int_equal(fx->host.record_begin(fx->em, "wide"), PGA_OK);
+		assert_int_equal(fx->host.object_begin(fx->em, "o"), PGA_OK);
+		emit_keys(fx, 1000);
+		assert_int_equal(fx->host.set_null(fx->em, repeats[r]), PGA_EINVAL);
+		assert_int_equal(fx->host.record_end(fx->em), PGA_EINVAL);
+	}
+	/* The same 1000 keys, no repeat, at the top level: kept. */
+	assert_int_equal(fx->host.record_begin(fx->em, "wide"), PGA_OK);
+	emit_keys(fx, 1000);
+	assert_int_equal(fx->host.record_end(fx->em), PGA_OK);
+	records = end_cycle_parsed(fx, &stats);
+	assert_int_equal(stats.records_invalid, 3);
+	assert_int_equal(stats.records_emitted, 1);
+	assert_string_equal(stats.first_error, "record \"wide\": duplicate key \"k0\" in object \"o\"");
+	assert_int_equal(json_object_object_length(json_object_array_get_idx(records, 0)), 1003);
+	json_object_put(records);
+}
+
+/*
+ * Each object has its own keys: siblings, parents and children may share
+ * keys, a parent's keys survive its children, and a big object's keys do
+ * not linger in the next object at the same depth.
+ */
+static void test_keys_belong_to_their_object(void **state)
+{
+	struct fixture *fx = *state;
+	struct pga_host *h = &fx->host;
+	struct emitter_cycle_stats stats;
+	json_object *records;
+
+	assert_int_equal(h->record_begin(fx->em, "tree"), PGA_OK);
+	assert_int_equal(h->array_begin(fx->em, "rows"), PGA_OK);
+	assert_int_equal(h->object_begin(fx->em, NULL), PGA_OK);
+	emit_keys(fx, 1000);
+	assert_int_equal(h->object_end(fx->em), PGA_OK);
+	for (int i = 0; i < 2000; i++) {
+		assert_int_equal(h->object_begin(fx->em, NULL), PGA_OK);
+		emit_keys(fx, 2);
+		assert_int_equal(h->object_end(fx->em), PGA_OK);
+	}
+	assert_int_equal(h->array_end(fx->em), PGA_OK);
+	assert_int_equal(h->set_int64(fx->em, "k0", 0), PGA_OK);
+	assert_int_equal(h->object_begin(fx->em, "child"), PGA_OK);
+	assert_int_equal(h->set_int64(fx->em, "k0", 1), PGA_OK);
+	/* Keys that differ only in escaping, or as prefixes, are different. */
+	assert_int_equal(h->set_int64(fx->em, "a\n", 1), PGA_OK);
+	assert_int_equal(h->set_int64(fx->em, "a\\n", 1), PGA_OK);
+	assert_int_equal(h->set_int64(fx->em, "a", 1), PGA_OK);
+	assert_int_equal(h->set_int64(fx->em, "ab", 1), PGA_OK);
+	assert_int_equal(h->object_end(fx->em), PGA_OK);
+	/* Back in the record: its own k0 is still known. */
+	assert_int_equal(h->set_int64(fx->em, "k0", 2), PGA_EINVAL);
+	assert_int_equal(h->record_end(fx->em), PGA_EINVAL);
+	emit_good_record(fx, 0);
+	records = end_cycle_parsed(fx, &stats);
+	assert_only_good_records(records, 1);
+	assert_int_equal(stats.records_invalid, 1);
+	assert_string_equal(stats.first_error, "record \"tree\": duplicate key \"k0\" at top level");
+	json_object_put(records);
+}
+
+static void test_array_of_100k_values(void **state)
+{
+	struct fixture *fx = *state;
+	const size_t n = 100000;
+	json_object *records, *values, *names;
+
+	assert_int_equal(fx->host.record_begin(fx->em, "big"), PGA_OK);
+	assert_int_equal(fx->host.array_begin(fx->em, "values"), PGA_OK);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(fx->host.set_int64(fx->em, NULL, (int64_t)(i * i) - 7), PGA_OK);
+	assert_int_equal(fx->host.array_end(fx->em), PGA_OK);
+	assert_int_equal(fx->host.array_begin(fx->em, "names"), PGA_OK);
+	for (size_t i = 0; i < n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "t_%zu", i);
+		assert_int_equal(fx->host.set_string(fx->em, NULL, name), PGA_OK);
+	}
+	assert_int_equal(fx->host.array_end(fx->em), PGA_OK);
+	assert_int_equal(fx->host.record_end(fx->em), PGA_OK);
+	records = end_cycle_parsed(fx, NULL);
+	values = member(json_object_array_get_idx(records, 0), "values");
+	names = member(json_object_array_get_idx(records, 0), "names");
+	assert_int_equal(json_object_array_length(values), n);
+	assert_int_equal(json_object_array_length(names), n);
+	for (size_t i = 0; i < n; i += 9973)
+		assert_int_equal(json_object_get_int64(json_object_array_get_idx(values, i)),
+				 (int64_t)(i * i) - 7);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(names, n - 1)),
+			    "t_99999");
+	json_object_put(records);
+}
+
+/*
+ * A record of 16 string members: all 1 MiB but the last, which is
+ * `last_len` bytes.  In an object "o" when `nested`.  Returns what the last
+ * set_stringn returned; the record is ended if that was PGA_OK.
+ */
+static int emit_sixteen_strings(struct fixture *fx, bool nested, size_t last_len,
+				const char *chunk)
+{
+	int rc = PGA_OK;
+
+	assert_int_equal(fx->host.record_begin(fx->em, "sized"), PGA_OK);
+	assert_int_equal(fx->host.record_timestamp(fx->em, 0), PGA_OK);
+	if (nested)
+		assert_int_equal(fx->host.object_begin(fx->em, "o"), PGA_OK);
+	for (int i = 0; i < 16; i++) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "s%02d", i);
+		rc = fx->host.set_stringn(fx->em, key, chunk, i < 15 ? EMITTER_MAX_STRING : last_len);
+		if (i < 15)
+			assert_int_equal(rc, PGA_OK);
+	}
+	if (rc != PGA_OK) {
+		assert_int_equal(fx->host.record_end(fx->em), rc);
+		return rc;
+	}
+	if (nested)
+		assert_int_equal(fx->host.object_end(fx->em), PGA_OK);
+	assert_int_equal(fx->host.record_end(fx->em), PGA_OK);
+	return rc;
+}
+
+/*
+ * A record of exactly EMITTER_MAX_RECORD bytes is kept; one byte more is
+ * refused at the value that makes it too big, counting the brackets still
+ * to close, and leaves no trace in the batch.
+ */
+static void check_size_limit(struct fixture *fx, bool nested)
+{
+	char *chunk = malloc(EMITTER_MAX_STRING);
+	struct emitter_cycle_stats stats;
+	struct record_batch *records;
+	const char *json;
+	size_t overhead, len, fill;
+
+	assert_non_null(chunk);
+	memset(chunk, 'z', EMITTER_MAX_STRING);
+	/* The record's bytes besides the strings' contents. */
+	emitter_begin_cycle(fx->em, 0);
+	assert_int_equal(fx->host.record_begin(fx->em, "sized"), PGA_OK);
+	assert_int_equal(fx->host.record_timestamp(fx->em, 0), PGA_OK);
+	if (nested)
+		assert_int_equal(fx->host.object_begin(fx->em, "o"), PGA_OK);
+	for (int i = 0; i < 16; i++) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "s%02d", i);
+		assert_int_equal(fx->host.set_stringn(fx->em, key, "", 0), PGA_OK);
+	}
+	if (nested)
+		assert_int_equal(fx->host.object_end(fx->em), PGA_OK);
+	assert_int_equal(fx->host.record_end(fx->em), PGA_OK);
+	records = emitter_end_cycle(fx->em, NULL);
+	assert_int_equal(record_batch_get(records, 0, &json, &overhead), 0);
+	record_batch_free(records);
+	fill = EMITTER_MAX_RECORD - overhead - 15 * (size_t)EMITTER_MAX_STRING;
+
+	emitter_begin_cycle(fx->em, 0);
+	assert_int_equal(emit_sixteen_strings(fx, nested, fill, chunk), PGA_OK);
+	assert_int_equal(emit_sixteen_strings(fx, nested, fill + 1, chunk), PGA_EINVAL);
+	emit_good_record(fx, 0);
+	records = emitter_end_cycle(fx->em, &stats);
+	assert_non_null(records);
+	assert_int_equal(record_batch_count(records), 2);
+	assert_int_equal(record_batch_get(records, 0, &json, &len), 0);
+	assert_int_equal(len, EMITTER_MAX_RECORD);
+	assert_int_equal(json[len - 1], '}');
+	assert_int_equal(record_batch_get(records, 1, &json, &len), 0);
+	assert_memory_equal(json, "{\"type\":\"good\"", 14);
+	assert_int_equal(record_batch_bytes(records), EMITTER_MAX_RECORD + 1 + len);
+	assert_int_equal(stats.records_invalid, 1);
+	assert_string_equal(stats.first_error, "record \"sized\": record larger than 16777216 bytes");
+	record_batch_free(records);
+	free(chunk);
+}
+
+static void test_record_size_limit_is_exact(void **state)
+{
+	check_size_limit(*state, false);
+}
+
+static void test_record_size_limit_counts_open_brackets(void **state)
+{
+	check_size_limit(*state, true);
+}
+
+static void test_timestamp_is_replaced_in_place(void **state)
+{
+	struct fixture *fx = *state;
+	struct pga_host *h = &fx->host;
+	char *text;
+
+	assert_int_equal(h->record_begin(fx->em, "event"), PGA_OK);
+	assert_int_equal(h->set_string(fx->em, "x", "timestamp"), PGA_OK);
+	assert_int_equal(h->record_timestamp(fx->em, 1614834367089123456LL), PGA_OK);
+	assert_int_equal(h->object_begin(fx->em, "o"), PGA_OK);
+	/* A later call wins; the nested "timestamp" key is the plugin's own. */
+	assert_int_equal(h->record_timestamp(fx->em, INT64_MAX), PGA_OK);
+	assert_int_equal(h->set_int64(fx->em, "timestamp", 5), PGA_OK);
+	assert_int_equal(h->object_end(fx->em), PGA_OK);
+	assert_int_equal(h->record_end(fx->em), PGA_OK);
+	text = end_cycle_record_text(fx, 0);
+	/* INT64_MAX ns is in 2262. */
+	assert_string_equal(text, "{\"type\":\"event\",\"plugin\":\"testplug\","
+				  "\"timestamp\":\"2262-04-11T23:47:16.854Z\",\"x\":\"timestamp\","
+				  "\"o\":{\"timestamp\":5}}");
+	free(text);
+}
+
+/* A plugin name that needs escaping is escaped in every record. */
+static void test_plugin_name_is_escaped(void **state)
+{
+	struct pga_host host = { .struct_size = sizeof(host) };
+	struct pga_emitter *em = emitter_create("we\"ird\\");
+	struct record_batch *records;
+	const char *json;
+	size_t len;
+	(void)state;
+
+	assert_non_null(em);
+	emitter_install(&host);
+	emitter_begin_cycle(em, 0);
+	assert_int_equal(host.record_begin(em, "r"), PGA_OK);
+	assert_int_equal(host.record_timestamp(em, 0), PGA_OK);
+	assert_int_equal(host.record_end(em), PGA_OK);
+	records = emitter_end_cycle(em, NULL);
+	assert_int_equal(record_batch_get(records, 0, &json, &len), 0);
+	assert_int_equal(len, strlen("{\"type\":\"r\",\"plugin\":\"we\\\"ird\\\\\","
+				     "\"timestamp\":\"1970-01-01T00:00:00.000Z\"}"));
+	assert_memory_equal(json, "{\"type\":\"r\",\"plugin\":\"we\\\"ird\\\\\","
+				  "\"timestamp\":\"1970-01-01T00:00:00.000Z\"}", len);
+	record_batch_free(records);
+	emitter_destroy(em);
+}
+
 /* ---- lifecycle ---- */
 
 static void test_create_and_destroy_edge_cases(void **state)
@@ -956,13 +1390,13 @@ static void test_install_sets_only_emitter_members(void **state)
 static void test_end_cycle_without_stats(void **state)
 {
 	struct fixture *fx = *state;
-	json_object *records;
+	struct record_batch *records;
 
 	emit_good_record(fx, 0);
 	records = emitter_end_cycle(fx->em, NULL);
 	assert_non_null(records);
-	assert_int_equal(json_object_array_length(records), 1);
-	json_object_put(records);
+	assert_int_equal(record_batch_count(records), 1);
+	record_batch_free(records);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1014,6 +1448,16 @@ int main(void)
 		T(test_cycles_do_not_share_records),
 		T(test_begin_cycle_discards_unended_cycle),
 		T(test_end_cycle_without_stats),
+		T(test_record_text_is_exact),
+		T(test_every_allowed_byte_round_trips),
+		T(test_arrays_nest_exactly_32_deep),
+		T(test_duplicate_in_a_large_object),
+		T(test_keys_belong_to_their_object),
+		T(test_array_of_100k_values),
+		T(test_record_size_limit_is_exact),
+		T(test_record_size_limit_counts_open_brackets),
+		T(test_timestamp_is_replaced_in_place),
+		cmocka_unit_test(test_plugin_name_is_escaped),
 		cmocka_unit_test_setup_teardown(test_collector_record_type_is_reserved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_timestamp_sets_the_event_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_timestamp_before_1970_is_misuse, setup, teardown),

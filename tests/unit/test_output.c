@@ -18,9 +18,12 @@
 
 #include <cmocka.h>
 
+#include <json.h>
+
 #include "compress.h"
 #include "output.h"
 #include "payload.h"
+#include "record_batch.h"
 
 struct fixture {
 	char dir[1024];
@@ -69,36 +72,39 @@ static void use_file(struct fixture *fx, const char *name)
 	snprintf(fx->url, sizeof(fx->url), "file://%s", fx->path);
 }
 
-static json_object *make_envelope(uint64_t seq, int records)
+/* A payload of `records` records, each in a chunk of its own after the first. */
+static struct payload *make_payload(uint64_t seq, int records)
 {
+	static const char record[] = "{\"type\":\"sysstat\",\"line\":\"a\\nb\"}";
 	struct payload_header h = {
 		.collector_id = "c-1", .hostname = "db/1", .version = "0.1.0", .seq = seq,
 		.created = { .tv_sec = 1795791845, .tv_nsec = 0 },
 	};
-	json_object *metrics = json_object_new_array();
-	json_object *envelope;
+	struct record_batch *metrics = record_batch_new();
+	struct payload *p;
 
 	assert_non_null(metrics);
 	for (int i = 0; i < records; i++) {
-		json_object *rec = json_object_new_object();
+		struct record_batch *one = record_batch_new();
 
-		json_object_object_add(rec, "type", json_object_new_string("sysstat"));
-		json_object_object_add(rec, "line", json_object_new_string("a\nb"));
-		json_object_array_add(metrics, rec);
+		assert_non_null(one);
+		assert_int_equal(record_batch_append(one, record, strlen(record)), 0);
+		record_batch_move(metrics, one);
+		record_batch_free(one);
 	}
-	envelope = payload_build(&h, metrics);
-	assert_non_null(envelope);
-	return envelope;
+	p = payload_build(&h, metrics);
+	assert_non_null(p);
+	return p;
 }
 
 static void deliver_ok(struct output *out, uint64_t seq, int records)
 {
 	char err[512] = "";
-	json_object *envelope = make_envelope(seq, records);
+	struct payload *p = make_payload(seq, records);
 
-	if (output_deliver(out, envelope, err, sizeof(err)) != 0)
+	if (output_deliver(out, p, err, sizeof(err)) != 0)
 		fail_msg("output_deliver failed: %s", err);
-	json_object_put(envelope);
+	payload_free(p);
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -135,7 +141,7 @@ static void assert_json_lines(const char *text, size_t len, int count, uint64_t 
 	while (line < text + len) {
 		const char *end = memchr(line, '\n', (size_t)(text + len - line));
 		char *copy;
-		json_object *parsed, *seq;
+		json_object *parsed, *seq, *metrics_count, *metrics;
 
 		assert_non_null(end);
 		copy = strndup(line, (size_t)(end - line));
@@ -145,6 +151,9 @@ static void assert_json_lines(const char *text, size_t len, int count, uint64_t 
 			fail_msg("line %d is not JSON: %s", seen + 1, copy);
 		assert_true(json_object_object_get_ex(parsed, "seq", &seq));
 		assert_int_equal(json_object_get_int64(seq), (int64_t)(first_seq + (uint64_t)seen));
+		assert_true(json_object_object_get_ex(parsed, "metrics_count", &metrics_count));
+		assert_true(json_object_object_get_ex(parsed, "metrics", &metrics));
+		assert_int_equal(json_object_get_int64(metrics_count), json_object_array_length(metrics));
 		json_object_put(parsed);
 		free(copy);
 		seen++;
@@ -258,26 +267,25 @@ static void test_gz_file_gets_one_gzip_member_per_payload(void **state)
 }
 
 /* Deliver with the file size limit just above the current size. */
-static int deliver_with_size_limit(struct output *out, off_t current_size, char *err,
-				   size_t err_len)
+static int deliver_with_size_limit(struct output *out, const struct payload *p,
+				   off_t current_size, char *err, size_t err_len)
 {
 	struct rlimit saved, tight;
-	json_object *envelope = make_envelope(99, 50);
 	int rc;
 
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
 	tight = saved;
 	tight.rlim_cur = (rlim_t)current_size + 16;   /* below any gzip member */
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &tight), 0);
-	rc = output_deliver(out, envelope, err, err_len);
+	rc = output_deliver(out, p, err, err_len);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
-	json_object_put(envelope);
 	return rc;
 }
 
 static void check_failed_append_is_rolled_back(struct fixture *fx, const char *name)
 {
 	char err[512] = "";
+	struct payload *p = make_payload(2, 50);
 	struct output *out;
 	struct stat before, after;
 	void (*old_handler)(int);
@@ -290,7 +298,7 @@ static void check_failed_append_is_rolled_back(struct fixture *fx, const char *n
 
 	/* Past RLIMIT_FSIZE a write is cut short, then fails with EFBIG. */
 	old_handler = signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(deliver_with_size_limit(out, before.st_size, err, sizeof(err)), -1);
+	assert_int_equal(deliver_with_size_limit(out, p, before.st_size, err, sizeof(err)), -1);
 	signal(SIGXFSZ, old_handler);
 
 	if (strstr(err, fx->path) == NULL || strstr(err, "File too large") == NULL ||
@@ -299,8 +307,13 @@ static void check_failed_append_is_rolled_back(struct fixture *fx, const char *n
 	assert_int_equal(stat(fx->path, &after), 0);
 	assert_int_equal(after.st_size, before.st_size);
 
-	/* The file is still usable and holds only whole payloads. */
-	deliver_ok(out, 2, 1);
+	/*
+	 * The file is still usable and holds only whole payloads; the payload
+	 * that failed can be delivered again, as the collector retries it.
+	 */
+	if (output_deliver(out, p, err, sizeof(err)) != 0)
+		fail_msg("delivering the failed payload again: %s", err);
+	payload_free(p);
 	output_close(out);
 }
 
@@ -331,46 +344,89 @@ static void test_failed_gzip_append_is_rolled_back(void **state)
 	free(packed);
 }
 
-static void test_stdout_gets_pretty_json(void **state)
+/* Deliver `p` to "-" with standard output captured in `path`. */
+static void deliver_to_captured_stdout(const char *path, const struct payload *p)
 {
-	struct fixture *fx = *state;
 	char err[512] = "";
-	char capture_path[1100];
-	struct output *out;
-	json_object *envelope = make_envelope(5, 2), *parsed, *seq;
+	struct output *out = output_open("-", NULL, err, sizeof(err));
 	int saved_stdout, capture, rc;
-	size_t len;
-	char *text;
 
-	snprintf(capture_path, sizeof(capture_path), "%s/stdout.txt", fx->dir);
-	out = output_open("-", NULL, err, sizeof(err));
 	assert_non_null(out);
-
 	fflush(stdout);
 	saved_stdout = dup(STDOUT_FILENO);
-	capture = open(capture_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	capture = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	assert_true(saved_stdout >= 0 && capture >= 0);
 	assert_true(dup2(capture, STDOUT_FILENO) >= 0);
-	rc = output_deliver(out, envelope, err, sizeof(err));
+	rc = output_deliver(out, p, err, sizeof(err));
 	output_close(out);
 	fflush(stdout);
 	dup2(saved_stdout, STDOUT_FILENO);
 	close(saved_stdout);
 	close(capture);
-	json_object_put(envelope);
 	if (rc != 0)
 		fail_msg("output_deliver to stdout: %s", err);
+}
 
-	text = read_file(capture_path, &len);
-	assert_true(len > 2);
-	assert_int_equal(text[len - 1], '\n');
-	assert_non_null(strstr(text, "{\n  \"collector_id\": \"c-1\""));
-	assert_non_null(strstr(text, "\"db/1\""));
-	parsed = json_tokener_parse(text);
-	assert_non_null(parsed);
-	assert_true(json_object_object_get_ex(parsed, "seq", &seq));
-	assert_int_equal(json_object_get_int64(seq), 5);
-	json_object_put(parsed);
+/*
+ * Standard output prints what json-c's pretty printer printed before
+ * payloads became text, byte for byte, empty containers included.
+ */
+static void test_stdout_gets_pretty_json(void **state)
+{
+	struct fixture *fx = *state;
+	char capture_path[1100];
+	struct payload *payloads[] = { make_payload(5, 2), make_payload(6, 0) };
+	size_t len;
+	char *text, *compact;
+
+	snprintf(capture_path, sizeof(capture_path), "%s/stdout.txt", fx->dir);
+	for (size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+		json_object *parsed, *seq;
+
+		deliver_to_captured_stdout(capture_path, payloads[i]);
+		text = read_file(capture_path, &len);
+		assert_true(len > 2);
+		assert_int_equal(text[len - 1], '\n');
+		assert_non_null(strstr(text, "{\n  \"collector_id\": \"c-1\""));
+		assert_non_null(strstr(text, "\"db/1\""));
+		compact = payload_text(payloads[i], NULL);
+		parsed = json_tokener_parse(compact);
+		assert_non_null(parsed);
+		text[len - 1] = '\0';
+		assert_string_equal(text, json_object_to_json_string_ext(
+						  parsed, JSON_C_TO_STRING_PRETTY |
+								  JSON_C_TO_STRING_SPACED |
+								  JSON_C_TO_STRING_NOSLASHESCAPE));
+		assert_true(json_object_object_get_ex(parsed, "seq", &seq));
+		assert_int_equal(json_object_get_int64(seq), 5 + (int64_t)i);
+		json_object_put(parsed);
+		free(compact);
+		free(text);
+		payload_free(payloads[i]);
+	}
+}
+
+/*
+ * A payload in more pieces than one writev takes (IOV_MAX) is still one
+ * whole line.
+ */
+static void test_json_line_of_many_chunks(void **state)
+{
+	struct fixture *fx = *state;
+	char err[512] = "";
+	struct output *out;
+	size_t len;
+	char *text;
+
+	use_file(fx, "chunks.json");
+	out = output_open(fx->url, NULL, err, sizeof(err));
+	assert_non_null(out);
+	deliver_ok(out, 1, 1500);
+	deliver_ok(out, 2, 3);
+	output_close(out);
+	text = read_file(fx->path, &len);
+	assert_json_lines(text, len, 2, 1);
+	assert_non_null(strstr(text, "\"metrics_count\":1500,"));
 	free(text);
 }
 
@@ -434,6 +490,8 @@ static void test_deliver_without_payload_fails_cleanly(void **state)
 	assert_non_null(out);
 	assert_int_equal(output_deliver(out, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "no payload"));
+	assert_int_equal(output_deliver(NULL, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no output"));
 	output_close(out);
 	output_close(NULL);
 }
@@ -448,6 +506,7 @@ int main(void)
 		T(test_failed_append_is_rolled_back),
 		T(test_failed_gzip_append_is_rolled_back),
 		T(test_stdout_gets_pretty_json),
+		T(test_json_line_of_many_chunks),
 		T(test_bad_destinations_are_explained),
 		T(test_unopenable_file_is_explained),
 		T(test_deliver_without_payload_fails_cleanly),
