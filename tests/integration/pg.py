@@ -1,12 +1,17 @@
 """A real, private PostgreSQL server for one integration test.
 
-    from pg import PostgresServer
+    from pg import PostgresServer, available_versions, for_each_version
 
     def test_something(case):
         server = PostgresServer(case, shared_preload_libraries="pg_stat_statements",
                                 **{"pg_stat_statements.track": "all"})
         server.psql("CREATE EXTENSION pg_stat_statements")
         case.once({"pgstats": {"conninfo": server.conninfo()}})
+
+    @for_each_version            # one TAP line per version: "x[13]", "x[14]"...
+    def test_on_every_version(case, version):
+        server = PostgresServer(case, version=version)
+        ...
 
 Each server gets its own cluster (initdb) and its own Unix socket
 directory under the test's case.tmp, and listens on that socket only:
@@ -19,9 +24,21 @@ developers) initdb, pg_ctl and psql run as the `postgres` system user
 (created by Debian's postgresql package) through `runuser -u postgres --`.
 Run as any other user, they run as that user.
 
-Server binaries: $PGA_PG_BINDIR when set, else the highest
-/usr/lib/postgresql/<version>/bin (Debian's layout; `pg_config --bindir`
-names the client's directory, not the server's), else pg_ctl on PATH.
+Versions.  tools/test-postgres-versions lists the major versions the tests
+cover (13 to 18) and where each comes from: Debian's own 15 in
+/usr/lib/postgresql/15/bin, the others pinned builds that
+tools/install-test-postgres installs into $PGA_TEST_PG_CACHE/<major>
+(default /var/cache/pganalytics/test-postgres/<major>).
+available_versions() lists them all, or those of $PGA_TEST_PG_VERSIONS
+("15" or "15,17") when set.  A listed version that is not installed is not
+skipped: PostgresServer(case, version=N) fails, naming the directory and
+tools/install-test-postgres.
+
+Server binaries without version=: $PGA_PG_BINDIR when set, else the
+highest /usr/lib/postgresql/<version>/bin (Debian's layout; `pg_config
+--bindir` names the client's directory, not the server's), else pg_ctl on
+PATH.  The pinned builds have no psql: psql() then uses Debian's client,
+which talks to every server version the tests use.
 
 Python 3 standard library only.
 """
@@ -57,6 +74,16 @@ DEFAULT_SETTINGS = {"fsync": "off"}
 # sun_path is 108 bytes with the NUL; the file is <dir>/.s.PGSQL.<port>.
 MAX_SOCKET_PATH = 107
 
+SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+VERSIONS_FILE = os.path.join(SOURCE_DIR, "tools", "test-postgres-versions")
+CACHE_ENV = "PGA_TEST_PG_CACHE"
+DEFAULT_CACHE = "/var/cache/pganalytics/test-postgres"
+VERSIONS_ENV = "PGA_TEST_PG_VERSIONS"
+# Written by tools/install-test-postgres: first line, the package@version.
+STAMP_NAME = ".pga-test-postgres"
+SERVER_PROGRAMS = ("initdb", "pg_ctl", "postgres")
+
 SETTING_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 _port_sequence = 0
@@ -76,40 +103,164 @@ def _kill_leftovers():
 atexit.register(_kill_leftovers)
 
 
-def find_bindir():
-    """The directory holding initdb, pg_ctl and postgres."""
-    needed = ("initdb", "pg_ctl", "postgres")
+def _complete(directory):
+    return all(os.access(os.path.join(directory, name), os.X_OK)
+               for name in SERVER_PROGRAMS)
 
-    def complete(directory):
-        return all(os.access(os.path.join(directory, name), os.X_OK)
-                   for name in needed)
+
+def _version_key(directory):
+    """/usr/lib/postgresql/15/bin -> [15], for sorting."""
+    version = os.path.basename(os.path.dirname(directory))
+    return [int(part) if part.isdigit() else -1 for part in version.split(".")]
+
+
+def find_bindir(version=None):
+    """The directory holding initdb, pg_ctl and postgres: of major
+    `version` (see version_sources()), or the default server's."""
+    if version is not None:
+        return _version_bindir(version)
 
     override = os.environ.get("PGA_PG_BINDIR")
     if override:
-        if not complete(override):
+        if not _complete(override):
             raise TestFailure("PGA_PG_BINDIR=%s does not hold %s"
-                              % (override, ", ".join(needed)))
+                              % (override, ", ".join(SERVER_PROGRAMS)))
         return override
 
-    def version_key(directory):
-        version = os.path.basename(os.path.dirname(directory))
-        return [int(part) if part.isdigit() else -1
-                for part in version.split(".")]
-
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                        key=version_key, reverse=True)
+                        key=_version_key, reverse=True)
     for directory in candidates:
-        if complete(directory):
+        if _complete(directory):
             return directory
     pg_ctl = shutil.which("pg_ctl")
     if pg_ctl:
         directory = os.path.dirname(os.path.realpath(pg_ctl))
-        if complete(directory):
+        if _complete(directory):
             return directory
     raise TestFailure("no PostgreSQL server binaries (%s) in "
                       "/usr/lib/postgresql/*/bin or next to pg_ctl on PATH; "
                       "install the postgresql package (tools/install-deps) "
-                      "or set PGA_PG_BINDIR" % ", ".join(needed))
+                      "or set PGA_PG_BINDIR" % ", ".join(SERVER_PROGRAMS))
+
+
+def cache_dir():
+    """Where tools/install-test-postgres puts the pinned servers."""
+    return os.path.abspath(os.environ.get(CACHE_ENV) or DEFAULT_CACHE)
+
+
+def install_hint():
+    """How to get the pinned servers, for a failure message."""
+    command = "sudo tools/install-test-postgres"
+    if os.environ.get(CACHE_ENV):
+        command = "%s=%s tools/install-test-postgres" % (
+            CACHE_ENV, shlex.quote(os.environ[CACHE_ENV]))
+    return ("run `%s` (or, to test fewer versions, set %s, e.g. %s=15)"
+            % (command, VERSIONS_ENV, VERSIONS_ENV))
+
+
+def version_sources():
+    """{major: (kind, source)} from tools/test-postgres-versions: kind
+    "debian" with the bin directory, or "npm" with the pinned package@version."""
+    sources = {}
+    try:
+        with open(VERSIONS_FILE, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as error:
+        raise TestFailure("cannot read the version list %s: %s"
+                          % (VERSIONS_FILE, error))
+    for number, line in enumerate(lines, 1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        if (len(words) != 3 or not words[0].isdigit()
+                or words[1] not in ("debian", "npm")):
+            raise TestFailure("%s:%d: not 'MAJOR debian DIR' or 'MAJOR npm "
+                              "PACKAGE@VERSION': %r"
+                              % (VERSIONS_FILE, number, line))
+        sources[int(words[0])] = (words[1], words[2])
+    return sources
+
+
+def available_versions():
+    """The PostgreSQL major versions the tests run against, ascending:
+    every one in tools/test-postgres-versions, or only those named by
+    $PGA_TEST_PG_VERSIONS ("15", "15,17" or "15 17") when it is set.
+
+    Installed or not: PostgresServer(case, version=N) fails for a version
+    that is not installed, so iterating over this never skips one."""
+    known = sorted(version_sources())
+    wanted = os.environ.get(VERSIONS_ENV, "").replace(",", " ").split()
+    if not wanted:
+        return known
+    chosen = set()
+    for word in wanted:
+        if not word.isdigit() or int(word) not in known:
+            raise TestFailure("%s=%r: %r is not one of the versions in %s (%s)"
+                              % (VERSIONS_ENV, os.environ[VERSIONS_ENV], word,
+                                 VERSIONS_FILE,
+                                 ", ".join(str(v) for v in known)))
+        chosen.add(int(word))
+    return sorted(chosen)
+
+
+def for_each_version(test):
+    """Decorator: run.py runs test(case, version) once per version of
+    available_versions(), each reported as its own test "name[version]"."""
+    test.parameters = available_versions()
+    return test
+
+
+def _version_bindir(version):
+    """bin directory of major `version`; fails saying how to install it."""
+    sources = version_sources()
+    if version not in sources:
+        raise TestFailure("PostgreSQL %r is not in %s (%s)"
+                          % (version, VERSIONS_FILE,
+                             ", ".join(str(v) for v in sorted(sources))))
+    kind, source = sources[version]
+    installed = os.path.join(cache_dir(), str(version))
+    cached_bin = os.path.join(installed, "bin")
+    if kind == "debian":
+        for directory in (source, cached_bin):
+            if _complete(directory):
+                return directory
+        raise TestFailure("PostgreSQL %d: no server binaries (%s) in %s "
+                          "(Debian's postgresql-%d package: run `sudo "
+                          "tools/install-deps`) nor in %s"
+                          % (version, ", ".join(SERVER_PROGRAMS), source,
+                             version, cached_bin))
+    stamp_path = os.path.join(installed, STAMP_NAME)
+    try:
+        with open(stamp_path, encoding="utf-8") as f:
+            stamp = f.readline().strip()
+    except FileNotFoundError:
+        raise TestFailure("PostgreSQL %d is not installed: no %s (expected "
+                          "%s); %s" % (version, stamp_path, source,
+                                       install_hint()))
+    except OSError as error:
+        raise TestFailure("PostgreSQL %d: cannot read %s: %s; %s"
+                          % (version, stamp_path, error, install_hint()))
+    if stamp != source:
+        raise TestFailure("PostgreSQL %d: %s holds %s, but %s pins %s; %s"
+                          % (version, installed, stamp, VERSIONS_FILE,
+                             source, install_hint()))
+    if not _complete(cached_bin):
+        raise TestFailure("PostgreSQL %d: %s does not hold %s; %s"
+                          % (version, cached_bin, ", ".join(SERVER_PROGRAMS),
+                             install_hint()))
+    return cached_bin
+
+
+def find_psql(bindir):
+    """psql next to the server, else Debian's newest client (the pinned
+    builds ship none), else psql on PATH."""
+    candidates = [os.path.join(bindir, "psql")]
+    candidates += [os.path.join(d, "psql") for d in sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True)]
+    for path in candidates:
+        if os.access(path, os.X_OK):
+            return path
+    return shutil.which("psql") or "psql"
 
 
 def conninfo_value(value):
@@ -134,20 +285,27 @@ def tail(text, lines=LOG_TAIL_LINES):
 class PostgresServer:
     """initdb + pg_ctl start of a private cluster; see the module docstring.
 
-    `settings` become `-c name=value` server options (True/False are on/off,
-    numbers are written as is); names with a dot (extension settings) go
-    through a dict: PostgresServer(case, **{"pg_stat_statements.max": 100}).
+    `version` chooses the major version (13, 16...; see available_versions());
+    without it, the default server (Debian's 15 on Debian 12).  `settings`
+    become `-c name=value` server options (True/False are on/off, numbers
+    are written as is); names with a dot (extension settings) go through a
+    dict: PostgresServer(case, **{"pg_stat_statements.max": 100}).
 
     Attributes: data_dir, socket_dir, port (it only names the socket file),
     bindir, log_path (pg_ctl's log; with logging_collector = on the server
     logs under data_dir/log instead), version_num (from the running server),
-    start_seconds (initdb + start, for the curious).
+    version (its major version), start_seconds (initdb + start, for the
+    curious).
     """
 
-    def __init__(self, case, **settings):
+    def __init__(self, case, version=None, **settings):
         started = time.monotonic()
         self.case = case
-        self.bindir = find_bindir()
+        if version is not None and (isinstance(version, bool)
+                                    or not isinstance(version, int)):
+            raise ValueError("version is a major version number such as 16, "
+                             "not %r" % (version,))
+        self.bindir = find_bindir(version)
         for name in settings:
             if not SETTING_NAME_RE.match(name):
                 raise ValueError("not a PostgreSQL setting name: %r" % name)
@@ -158,8 +316,10 @@ class PostgresServer:
         self.settings.update(settings)
         self._as_root = os.geteuid() == 0
         self._uid, self._gid, self._groups = self._server_identity()
+        self._check_bindir_reachable()
         self.pid = None
         self.version_num = None
+        self.version = version
         self._started = False
         # First in case.cleanups: it runs before the removal of a socket
         # directory outside case.tmp that may be registered below.
@@ -174,6 +334,11 @@ class PostgresServer:
         self._initdb()
         self.start()
         self.version_num = int(self.psql("SHOW server_version_num").strip())
+        if version is not None and self.version_num // 10000 != version:
+            raise TestFailure("asked for PostgreSQL %d, but the server from "
+                              "%s says server_version_num = %d"
+                              % (version, self.bindir, self.version_num))
+        self.version = self.version_num // 10000
         self.start_seconds = time.monotonic() - started
 
     # ------------------------------------------------------------ public
@@ -184,15 +349,13 @@ class PostgresServer:
                         (("host", self.socket_dir), ("port", self.port),
                          ("dbname", dbname), ("user", user)))
 
-    def psql(self, sql, dbname="postgres"):
+    def psql(self, sql, dbname="postgres", user="postgres"):
         """Run `sql` (one or more statements) with psql -X -A -t -q and
-        ON_ERROR_STOP; returns its stdout (unaligned, tuples only, one
-        row per line, columns separated by |).  Fails the test on error."""
-        psql = os.path.join(self.bindir, "psql")
-        if not os.access(psql, os.X_OK):
-            psql = shutil.which("psql") or "psql"
-        argv = [psql, "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
-                "-d", self.conninfo(dbname)]
+        ON_ERROR_STOP, connected as the PostgreSQL role `user`; returns its
+        stdout (unaligned, tuples only, one row per line, columns separated
+        by |).  Fails the test on error."""
+        argv = [find_psql(self.bindir), "-X", "-A", "-t", "-q",
+                "-v", "ON_ERROR_STOP=1", "-d", self.conninfo(dbname, user)]
         done = self._run(argv, PSQL_TIMEOUT_SECONDS, stdin=sql)
         if done.returncode != 0:
             raise TestFailure("psql failed (exit status %d) running:\n%s\n"
@@ -288,6 +451,22 @@ class PostgresServer:
                   if SERVER_USER in g.gr_mem}
         groups.add(entry.pw_gid)
         return entry.pw_uid, entry.pw_gid, groups
+
+    def _check_bindir_reachable(self):
+        """The server user must reach the binaries (a PGA_TEST_PG_CACHE
+        under a 0700 home would not do when the tests run as root)."""
+        path = os.path.abspath(self.bindir)
+        while True:
+            if not self._can_traverse(path):
+                raise TestFailure(
+                    "the %s user cannot reach the server binaries in %s: %s "
+                    "is not searchable by it (mode %o); keep them under a "
+                    "directory it can enter (for the pinned versions: %s)"
+                    % (SERVER_USER, self.bindir, path,
+                       os.stat(path).st_mode & 0o7777, CACHE_ENV))
+            if path == os.path.dirname(path):
+                return
+            path = os.path.dirname(path)
 
     def _can_traverse(self, path):
         st = os.stat(path)

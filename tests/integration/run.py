@@ -4,9 +4,11 @@
     python3 tests/integration/run.py --build build [-k SUBSTRING]
 
 Every test_*.py module next to this file contributes its test_* functions,
-in source order.  Each test gets a harness.Case working in its own
-temporary directory, and prints one `ok N - name` or `not ok N - name`
-line (with `# ` diagnostics).  Exit status 1 when any test failed.
+in source order; a function with a `parameters` list (pg.for_each_version)
+contributes one test per value, run as f(case, value) and named
+"name[value]".  Each test gets a harness.Case working in its own temporary
+directory, and prints one `ok N - name` or `not ok N - name` line (with
+`# ` diagnostics).  Exit status 1 when any test failed.
 """
 
 import argparse
@@ -37,8 +39,17 @@ def discover_tests():
                      and f.__module__ == module.__name__]
         functions.sort(key=lambda f: f.__code__.co_firstlineno)
         short = module.__name__[len("test_"):]
-        tests += [("%s: %s" % (short, f.__name__[len("test_"):]), f)
-                  for f in functions]
+        for f in functions:
+            name = "%s: %s" % (short, f.__name__[len("test_"):])
+            parameters = getattr(f, "parameters", None)
+            if parameters is None:
+                tests.append((name, f))
+            else:
+                # One test per value, test_x(case, value), named "x[value]"
+                # (pg.for_each_version sets the PostgreSQL versions).
+                tests += [("%s[%s]" % (name, value),
+                           lambda case, f=f, value=value: f(case, value))
+                          for value in parameters]
     return tests
 
 
