@@ -68,7 +68,7 @@ EXAMPLE_SO := $(BUILD)/plugins/hello.so
 .PHONY: all check install uninstall clean bench test-programs
 all: $(BIN) $(PLUGIN_SOS) $(EXAMPLE_SO)
 
-$(BUILD)/core/%.o: core/%.c $(wildcard core/*.h) sdk/include/pganalytics/plugin.h
+$(BUILD)/core/%.o: core/%.c $(wildcard core/*.h) $(wildcard sdk/include/pganalytics/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CORE_CFLAGS) -c $< -o $@
 
@@ -79,7 +79,7 @@ $(CORE_LIB): $(CORE_OBJS)
 $(BIN): $(MAIN_OBJ) $(CORE_LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEPS_LIBS) -ldl -lpthread -lm
 
-$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) sdk/include/pganalytics/plugin.h
+$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $(wildcard sdk/include/pganalytics/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) $($*_CFLAGS) -Iplugins/$* -shared -o $@ $(filter %.c,$^) $(LDFLAGS_ALL) $($*_LIBS)
 
@@ -127,6 +127,8 @@ $(BUILD)/bench/delivery_bench: bench/delivery_bench.c bench/table_record.h $(COR
 bench: all $(BUILD)/bench/core_bench $(BUILD)/bench/delivery_bench
 	$(BUILD)/bench/core_bench
 	PYTHON=$(PYTHON) sh bench/run-delivery-bench.sh $(BUILD)
+	$(PYTHON) bench/rss_bench.py $(BUILD)
+	$(PYTHON) bench/pgstats_bench.py --build $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
@@ -136,6 +138,7 @@ install: all
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/pganalytics-collector
 	$(if $(PLUGIN_SOS),install -m 0644 $(PLUGIN_SOS) $(DESTDIR)$(PLUGINDIR)/)
 	install -m 0644 sdk/include/pganalytics/plugin.h $(DESTDIR)$(INCLUDEDIR)/pganalytics/plugin.h
+	install -m 0644 sdk/include/pganalytics/utf8.h $(DESTDIR)$(INCLUDEDIR)/pganalytics/utf8.h
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    sdk/pganalytics-plugin.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/pganalytics-plugin.pc

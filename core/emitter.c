@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <pganalytics/utf8.h>
+
 #include "clock.h"
 #include "json_text.h"
 #include "log.h"
@@ -311,78 +313,7 @@ static bool deadline_overrun(struct pga_emitter *em)
 	return true;
 }
 
-/* ---- validation ---- */
-
-/*
- * Length of the valid UTF-8 prefix of text[0..len): equals len when it is
- * all valid.  Rejects NUL (JSON consumers stop at it), overlong forms,
- * surrogates, code points above U+10FFFF and truncated sequences, following
- * Unicode table 3-7.
- */
-/*
- * Length of the prefix of text[0..len) that is ASCII without NUL, checked
- * eight bytes at a time: most keys and values are plain ASCII.
- */
-static size_t ascii_prefix(const unsigned char *text, size_t len)
-{
-	const uint64_t high_bits = 0x8080808080808080ULL, low_bits = 0x0101010101010101ULL;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		uint64_t word;
-
-		memcpy(&word, text + i, sizeof(word));
-		/* A byte >= 0x80, or a zero byte (the classic has-zero-byte test). */
-		if ((word & high_bits) != 0 || ((word - low_bits) & ~word & high_bits) != 0)
-			break;
-	}
-	while (i < len && text[i] >= 0x01 && text[i] <= 0x7f)
-		i++;
-	return i;
-}
-
-static size_t utf8_valid_prefix(const unsigned char *text, size_t len)
-{
-	size_t i = ascii_prefix(text, len);
-
-	while (i < len) {
-		unsigned char c = text[i];
-		unsigned char lo = 0x80, hi = 0xbf;
-		size_t tail;
-
-		if (c >= 0x01 && c <= 0x7f) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			tail = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			tail = 2;
-			if (c == 0xe0)
-				lo = 0xa0;       /* overlong below U+0800 */
-			else if (c == 0xed)
-				hi = 0x9f;       /* surrogates U+D800..DFFF */
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			tail = 3;
-			if (c == 0xf0)
-				lo = 0x90;       /* overlong below U+10000 */
-			else if (c == 0xf4)
-				hi = 0x8f;       /* above U+10FFFF */
-		} else {
-			return i;                /* NUL, stray continuation, C0/C1, F5..FF */
-		}
-		if (len - i <= tail)
-			return i;
-		if (text[i + 1] < lo || text[i + 1] > hi)
-			return i;
-		for (size_t k = 2; k <= tail; k++) {
-			if (text[i + k] < 0x80 || text[i + k] > 0xbf)
-				return i;
-		}
-		i += tail + 1;
-	}
-	return len;
-}
+/* ---- validation (UTF-8: sdk/include/pganalytics/utf8.h, shared with plugins) ---- */
 
 /* Compares only keys of a reserved key's length: most top-level keys are not. */
 static bool is_reserved_key(const char *key, size_t len)
@@ -419,7 +350,7 @@ static int check_key(struct pga_emitter *em, const char *key, size_t *key_len)
 		return misuse(em, "empty key");
 	if (len > EMITTER_MAX_STRING)
 		return misuse(em, "key longer than %u bytes", EMITTER_MAX_STRING);
-	valid = utf8_valid_prefix((const unsigned char *)key, len);
+	valid = pga_utf8_valid_prefix((const unsigned char *)key, len);
 	if (valid != len) {
 		describe_text(shown, sizeof(shown), key, len);
 		return misuse(em, "key \"%s\" is not valid UTF-8 (byte %zu)", shown, valid);
@@ -986,7 +917,7 @@ static int write_string(struct pga_emitter *em, const char *function, const char
 		describe_string(shown, sizeof(shown), key);
 		return misuse(em, "%s(\"%s\") with a NULL value", function, shown);
 	}
-	valid = len ? utf8_valid_prefix((const unsigned char *)value, len) : 0;
+	valid = len ? pga_utf8_valid_prefix((const unsigned char *)value, len) : 0;
 	if (valid != len) {
 		describe_string(shown, sizeof(shown), key);
 		return misuse(em, "%s(\"%s\") value is not valid UTF-8 or contains NUL (byte %zu)",
