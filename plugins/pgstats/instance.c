@@ -15,6 +15,7 @@
 #define MAX_STATEMENTS INSTANCE_MAX_PARTS
 
 struct instance_state {
+	uint64_t slow_read_ns;        /* when the slow parts were last read; 0: never */
 	uint64_t failing_parts;       /* bit i: statement i of the batch fails now (logged once) */
 	uint64_t settings_hash;       /* of the last pg_settings read */
 	uint64_t settings_sent_ns;    /* when settings were last emitted; 0: never */
@@ -48,10 +49,22 @@ static bool part_applies(const struct instance_part *p, int version)
 	return version >= p->min_version && (p->max_version == 0 || version <= p->max_version);
 }
 
-static void select_parts(struct batch *b, int version)
+/* The slow parts are due on the first cycle and then every sizes_interval_s. */
+static bool slow_parts_due(struct pgstats *st)
+{
+	uint64_t now = pgstats_now_ns();
+	uint64_t every = (uint64_t)st->cfg.sizes_interval_s * 1000000000ull;
+
+	if (st->instance->slow_read_ns && now - st->instance->slow_read_ns < every)
+		return false;
+	st->instance->slow_read_ns = now;
+	return true;
+}
+
+static void select_parts(struct batch *b, int version, bool slow_due)
 {
 	for (size_t i = 0; i < instance_part_count && b->n_parts < MAX_STATEMENTS; i++)
-		if (part_applies(&instance_parts[i], version)) {
+		if (part_applies(&instance_parts[i], version) && (slow_due || !instance_parts[i].slow)) {
 			b->parts[b->n_parts] = &instance_parts[i];
 			b->sql[b->n_parts++] = instance_parts[i].sql;
 		}
@@ -209,10 +222,13 @@ static int emit_settings_if_due(struct pgstats *st, struct pga_emitter *em, cons
  */
 static void log_failure_changes(struct pgstats *st, const struct batch *b)
 {
-	for (size_t i = 0; i <= b->n_parts && i < 64; i++) {
+	for (size_t i = 0; i <= b->n_parts; i++) {
 		const PGresult *res = i < b->n_parts ? b->results[i] : b->settings;
 		const char *name = i < b->n_parts ? b->parts[i]->name : "settings";
-		uint64_t bit = 1ull << i;
+		/* By place in instance_parts, as the batch differs between cycles; settings last. */
+		size_t part = i < b->n_parts ? (size_t)(b->parts[i] - instance_parts)
+					     : INSTANCE_MAX_PARTS;
+		uint64_t bit = 1ull << part;
 		char message[512];
 
 		if (pg_result_ok(res)) {
@@ -276,7 +292,7 @@ int instance_collect(struct pgstats *st, struct pga_emitter *em)
 	PGconn *conn = st->main.conn;
 	int rc = PGA_ERROR;
 
-	select_parts(&b, st->main.server_version);
+	select_parts(&b, st->main.server_version, slow_parts_due(st));
 	if (!run_batch(conn, &b)) {
 		st->host->log(st->ctx, PGA_LOG_ERROR, "instance statistics: %s",
 			      PQerrorMessage(conn));

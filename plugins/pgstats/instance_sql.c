@@ -16,8 +16,6 @@
 #define DATABASES_SQL(conflicts) \
 	QUERY_TAG "SELECT d.*, c.confl_tablespace, c.confl_lock, c.confl_snapshot, " \
 	"c.confl_bufferpin, c.confl_deadlock" conflicts ", " \
-	"CASE WHEN has_database_privilege(d.datid, 'CONNECT') " \
-	"THEN pg_database_size(d.datid) END AS size_bytes, " \
 	"age(db.datfrozenxid) AS xid_age, mxid_age(db.datminmxid) AS mxid_age " \
 	"FROM pg_stat_database d JOIN pg_stat_database_conflicts c USING (datid) " \
 	"JOIN pg_database db ON db.oid = d.datid " \
@@ -41,14 +39,19 @@ const struct instance_part instance_parts[] = {
 	  "pg_wal_lsn_diff(" CURRENT_LSN ", '0/0') AS wal_lsn_bytes, "
 	  "current_user AS role, "
 	  "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser, "
-	  "pg_has_role(current_user, 'pg_monitor', 'USAGE') AS pg_monitor" },
+	  "pg_has_role(current_user, 'pg_monitor', 'USAGE') AS pg_monitor", false },
 
-	{ "databases", 0, 159999, SHAPE_ROWS, DATABASES_SQL("") },
-	{ "databases", 160000, 0, SHAPE_ROWS, DATABASES_SQL(", c.confl_active_logicalslot") },
+	{ "databases", 0, 159999, SHAPE_ROWS, DATABASES_SQL(""), false },
+	{ "databases", 160000, 0, SHAPE_ROWS, DATABASES_SQL(", c.confl_active_logicalslot"), false },
+
+	/* pg_database_size walks every file of the database: not every cycle. */
+	{ "database_sizes", 0, 0, SHAPE_ROWS,
+	  QUERY_TAG "SELECT datname, CASE WHEN has_database_privilege(oid, 'CONNECT') "
+	  "THEN pg_database_size(oid) END AS size_bytes FROM pg_database ORDER BY datname", true },
 
 	{ "connections", 0, 0, SHAPE_ROWS,
 	  QUERY_TAG "SELECT backend_type, state, wait_event_type, wait_event, count(*) AS count "
-	  "FROM pg_stat_activity GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4" },
+	  "FROM pg_stat_activity GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4", false },
 
 	{ "activity", 0, 0, SHAPE_OBJECT,
 	  QUERY_TAG "SELECT count(*) FILTER (WHERE backend_type = 'client backend') AS client_backends, "
@@ -60,11 +63,11 @@ const struct instance_part instance_parts[] = {
 	  "AND backend_type = 'client backend') AS oldest_query_age_s, "
 	  "max(" SECONDS_SINCE("state_change") ") FILTER (WHERE state LIKE 'idle in transaction%') "
 	  "AS oldest_idle_in_xact_age_s "
-	  "FROM pg_stat_activity WHERE pid <> pg_backend_pid()" },
+	  "FROM pg_stat_activity WHERE pid <> pg_backend_pid()", false },
 
 	{ "locks", 0, 0, SHAPE_ROWS,
 	  QUERY_TAG "SELECT mode, count(*) FILTER (WHERE granted) AS granted, "
-	  "count(*) FILTER (WHERE NOT granted) AS waiting FROM pg_locks GROUP BY mode ORDER BY mode" },
+	  "count(*) FILTER (WHERE NOT granted) AS waiting FROM pg_locks GROUP BY mode ORDER BY mode", false },
 
 	/* Who waits for whom; pg_blocking_pids only for sessions waiting on a lock. */
 	{ "blocking", 0, 0, SHAPE_ROWS,
@@ -73,26 +76,26 @@ const struct instance_part instance_parts[] = {
 	  SECONDS_SINCE("b.xact_start") " AS blocking_xact_age_s "
 	  "FROM pg_stat_activity w CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS bp(pid) "
 	  "LEFT JOIN pg_stat_activity b ON b.pid = bp.pid "
-	  "WHERE w.wait_event_type = 'Lock' ORDER BY waiting_s DESC, 1, 2 LIMIT 200" },
+	  "WHERE w.wait_event_type = 'Lock' ORDER BY waiting_s DESC, 1, 2 LIMIT 200", false },
 
 	{ "bgwriter", 0, 169999, SHAPE_OBJECT,
 	  QUERY_TAG "SELECT buffers_clean, maxwritten_clean, buffers_alloc, buffers_backend, "
-	  "buffers_backend_fsync, stats_reset FROM pg_stat_bgwriter" },
-	{ "bgwriter", 170000, 0, SHAPE_OBJECT, QUERY_TAG "SELECT * FROM pg_stat_bgwriter" },
+	  "buffers_backend_fsync, stats_reset FROM pg_stat_bgwriter", false },
+	{ "bgwriter", 170000, 0, SHAPE_OBJECT, QUERY_TAG "SELECT * FROM pg_stat_bgwriter", false },
 
 	{ "checkpointer", 0, 169999, SHAPE_OBJECT,
 	  QUERY_TAG "SELECT checkpoints_timed, checkpoints_req, checkpoint_write_time, "
-	  "checkpoint_sync_time, buffers_checkpoint, stats_reset FROM pg_stat_bgwriter" },
-	{ "checkpointer", 170000, 179999, SHAPE_OBJECT, CHECKPOINTER_17_SQL("") },
+	  "checkpoint_sync_time, buffers_checkpoint, stats_reset FROM pg_stat_bgwriter", false },
+	{ "checkpointer", 170000, 179999, SHAPE_OBJECT, CHECKPOINTER_17_SQL(""), false },
 	{ "checkpointer", 180000, 0, SHAPE_OBJECT,
-	  CHECKPOINTER_17_SQL("num_done AS checkpoints_done, slru_written, ") },
+	  CHECKPOINTER_17_SQL("num_done AS checkpoints_done, slru_written, "), false },
 
-	{ "wal", 140000, 0, SHAPE_OBJECT, QUERY_TAG "SELECT * FROM pg_stat_wal" },
+	{ "wal", 140000, 0, SHAPE_OBJECT, QUERY_TAG "SELECT * FROM pg_stat_wal", false },
 
 	{ "io", 160000, 0, SHAPE_ROWS,
-	  QUERY_TAG "SELECT * FROM pg_stat_io ORDER BY backend_type, object, context" },
+	  QUERY_TAG "SELECT * FROM pg_stat_io ORDER BY backend_type, object, context", false },
 
-	{ "archiver", 0, 0, SHAPE_OBJECT, QUERY_TAG "SELECT * FROM pg_stat_archiver" },
+	{ "archiver", 0, 0, SHAPE_OBJECT, QUERY_TAG "SELECT * FROM pg_stat_archiver", false },
 
 	{ "replication", 0, 0, SHAPE_ROWS,
 	  QUERY_TAG "SELECT r.pid, r.usename, r.application_name, r.client_addr, r.state, "
@@ -105,27 +108,27 @@ const struct instance_part instance_parts[] = {
 	  "extract(epoch FROM r.flush_lag)::float8 AS flush_lag_s, "
 	  "extract(epoch FROM r.replay_lag)::float8 AS replay_lag_s, "
 	  "r.backend_xmin, r.backend_start, r.reply_time "
-	  "FROM pg_stat_replication r, (SELECT " CURRENT_LSN " AS lsn) pos ORDER BY r.pid" },
+	  "FROM pg_stat_replication r, (SELECT " CURRENT_LSN " AS lsn) pos ORDER BY r.pid", false },
 
 	{ "replication_slots", 0, 0, SHAPE_ROWS,
 	  QUERY_TAG "SELECT s.*, pg_wal_lsn_diff(pos.lsn, s.restart_lsn) AS retained_bytes, "
 	  "age(s.xmin) AS xmin_age, age(s.catalog_xmin) AS catalog_xmin_age "
-	  "FROM pg_replication_slots s, (SELECT " CURRENT_LSN " AS lsn) pos ORDER BY s.slot_name" },
+	  "FROM pg_replication_slots s, (SELECT " CURRENT_LSN " AS lsn) pos ORDER BY s.slot_name", false },
 
 	{ "replication_slot_stats", 140000, 0, SHAPE_ROWS,
-	  QUERY_TAG "SELECT * FROM pg_stat_replication_slots ORDER BY slot_name" },
+	  QUERY_TAG "SELECT * FROM pg_stat_replication_slots ORDER BY slot_name", false },
 
 	/* Not SELECT *: its conninfo column is not ours to ship. */
 	{ "wal_receiver", 0, 0, SHAPE_OBJECT,
 	  QUERY_TAG "SELECT pid, status, receive_start_lsn, receive_start_tli, written_lsn, "
 	  "flushed_lsn, received_tli, last_msg_send_time, last_msg_receipt_time, latest_end_lsn, "
 	  "latest_end_time, slot_name, sender_host, sender_port, "
-	  SECONDS_SINCE("last_msg_receipt_time") " AS last_msg_age_s FROM pg_stat_wal_receiver" },
+	  SECONDS_SINCE("last_msg_receipt_time") " AS last_msg_age_s FROM pg_stat_wal_receiver", false },
 
 	{ "subscriptions", 0, 0, SHAPE_ROWS,
-	  QUERY_TAG "SELECT * FROM pg_stat_subscription ORDER BY subname, relid NULLS FIRST" },
+	  QUERY_TAG "SELECT * FROM pg_stat_subscription ORDER BY subname, relid NULLS FIRST", false },
 	{ "subscription_stats", 150000, 0, SHAPE_ROWS,
-	  QUERY_TAG "SELECT * FROM pg_stat_subscription_stats ORDER BY subname" },
+	  QUERY_TAG "SELECT * FROM pg_stat_subscription_stats ORDER BY subname", false },
 
 	/* What holds back the xmin horizon, oldest first. */
 	{ "xmin_holders", 0, 0, SHAPE_ROWS,
@@ -139,14 +142,14 @@ const struct instance_part instance_parts[] = {
 	  "WHERE xmin IS NOT NULL OR catalog_xmin IS NOT NULL "
 	  "UNION ALL SELECT 'prepared_transaction', gid, database::text, age(transaction), "
 	  SECONDS_SINCE("prepared") " FROM pg_prepared_xacts"
-	  ") h ORDER BY xmin_age DESC NULLS LAST, kind, holder LIMIT 20" },
+	  ") h ORDER BY xmin_age DESC NULLS LAST, kind, holder LIMIT 20", false },
 
 	{ "vacuum_progress", 0, 0, SHAPE_ROWS,
 	  /* relid names a table only in its own database: elsewhere it would name another. */
 	  QUERY_TAG "SELECT p.*, CASE WHEN p.datid = (SELECT oid FROM pg_database "
 	  "WHERE datname = current_database()) THEN p.relid::regclass::text END AS relation, "
 	  SECONDS_SINCE("a.xact_start") " AS running_s "
-	  "FROM pg_stat_progress_vacuum p LEFT JOIN pg_stat_activity a USING (pid) ORDER BY p.pid" },
+	  "FROM pg_stat_progress_vacuum p LEFT JOIN pg_stat_activity a USING (pid) ORDER BY p.pid", false },
 };
 
 const char settings_sql[] =

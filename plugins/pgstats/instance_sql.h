@@ -8,6 +8,7 @@
 #ifndef PGSTATS_INSTANCE_SQL_H
 #define PGSTATS_INSTANCE_SQL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pgstats.h"
@@ -23,9 +24,10 @@ struct instance_part {
 	int max_version;        /* inclusive; 0: no upper bound */
 	enum part_shape shape;
 	const char *sql;
+	bool slow;              /* costly for the server: read every sizes_interval_s only */
 };
 
-/* At most this many entries (each failing statement has a bit in a uint64_t). */
+/* At most this many entries (each, and settings, has a bit in a uint64_t). */
 #define INSTANCE_MAX_PARTS 63
 
 /* Every part, in the order the record shows them. */

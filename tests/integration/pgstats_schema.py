@@ -24,7 +24,8 @@ INSTANCE_MEMBERS = {
     "databases": ("rows", 13, None, {
         "datid": INT, "datname": STR, "numbackends": INT, "xact_commit": INT,
         "blks_read": INT, "deadlocks": INT, "confl_lock": INT,
-        "size_bytes": (INT, OPT), "xid_age": INT, "mxid_age": INT}),
+        "xid_age": INT, "mxid_age": INT}),
+    "database_sizes": ("rows", 13, None, {"datname": STR, "size_bytes": (INT, OPT)}),
     "connections": ("rows", 13, None, {"backend_type": STR, "count": INT}),
     "activity": ("object", 13, None, {
         "client_backends": INT, "active": INT, "idle_in_transaction": INT,

@@ -290,6 +290,8 @@ def test_wal_rate_and_settings_change_are_reported(case):
     wait_until(lambda: len(instances()) >= 2, "two instance records")
     check("settings" in instances()[0] and "settings" not in instances()[1],
           "unchanged settings must not be sent again within settings_interval_s")
+    check("database_sizes" in instances()[0] and "database_sizes" not in instances()[1],
+          "database sizes must be read on the first cycle, then every sizes_interval_s")
     check(instances()[1]["instance"]["wal_bytes_per_s"] >= 0, "no WAL rate on cycle two")
     server.psql("ALTER SYSTEM SET work_mem = '7MB'; SELECT pg_reload_conf();")
     wait_until(lambda: any(r.get("settings_changed") for r in instances()),
