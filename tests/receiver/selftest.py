@@ -697,7 +697,13 @@ def test_keep_alive_and_redacted_log(suite):
                  {"Authorization": "Bearer " + suite.token})
     finally:
         connection.close()
+    # The receiver logs a request once its answer is written, so the client
+    # may read the answer before the entry exists: wait for it (bounded).
+    deadline = time.monotonic() + REQUEST_TIMEOUT_SECONDS
     log = suite.receiver.control("GET", "/requests")
+    while len(log) - before < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        log = suite.receiver.control("GET", "/requests")
     ports = {entry["client_port"] for entry in log[before:]}
     check_equal(len(log) - before, 2, "requests logged")
     check_equal(len(ports), 1, "client ports of two kept-alive requests")
