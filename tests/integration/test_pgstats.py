@@ -106,8 +106,11 @@ def test_every_statement_succeeds_and_matches_the_schema(case, version):
 
 
 def test_every_statement_is_tagged_and_read_only(case):
-    server = PostgresServer(case, log_statement="all", log_line_prefix="%a|")
-    case.once(pgstats_config(case, server))
+    server = PostgresServer(case, log_statement="all", log_line_prefix="%a|",
+                            shared_preload_libraries="pg_stat_statements")
+    server.psql("CREATE EXTENSION pg_stat_statements")
+    _, payload = case.once(pgstats_config(case, server))
+    check(pg_records(payload, "statements"), "pg_stat_statements was not read")
     lines = [l for l in server.log_text().splitlines()
              if l.startswith("pganalytics-collector|") and "statement:" in l
              or l.startswith("pganalytics-collector|") and "execute" in l]
