@@ -123,12 +123,43 @@ $(BUILD)/bench/delivery_bench: bench/delivery_bench.c bench/table_record.h $(COR
 	@mkdir -p $(@D)
 	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS_ALL) $(DEPS_LIBS) -ldl -lpthread -lm
 
+$(BUILD)/bench/plugin_bench: bench/plugin_bench.c $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS_ALL) $(DEPS_LIBS) -ldl -lpthread -lm
+
 # The delivery benchmark starts tests/receiver/receiver.py (python3, openssl).
-bench: all $(BUILD)/bench/core_bench $(BUILD)/bench/delivery_bench
+bench: all $(BUILD)/bench/core_bench $(BUILD)/bench/delivery_bench $(BUILD)/bench/plugin_bench
 	$(BUILD)/bench/core_bench
 	PYTHON=$(PYTHON) sh bench/run-delivery-bench.sh $(BUILD)
 	$(PYTHON) bench/rss_bench.py $(BUILD)
 	$(PYTHON) bench/pgstats_bench.py --build $(BUILD)
+	$(BUILD)/bench/plugin_bench $(BUILD)/plugins/sysstat.so 5001
+	$(PYTHON) bench/disk_bench.py --build $(BUILD)
+
+# Fuzzing (not part of check): each tests/fuzz/NAME.c is a libFuzzer target
+# built with clang from the parser sources its NAME.mk lists in
+# NAME_SOURCES, then run for FUZZ_SECONDS, starting from
+# tests/fuzz/corpus/NAME when there is one (new inputs go to the build dir).
+FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/*.c))
+-include $(wildcard tests/fuzz/*.mk)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=undefined -Isdk/include
+
+build/fuzz/%: tests/fuzz/%.c $$($$*_SOURCES)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(addprefix -I,$(sort $(dir $($*_SOURCES)))) -o $@ $< $($*_SOURCES)
+
+.PHONY: fuzz
+fuzz: $(patsubst %,build/fuzz/%,$(FUZZ_NAMES))
+	@for name in $(FUZZ_NAMES); do \
+	  mkdir -p build/fuzz/corpus/$$name || exit 1; \
+	  seeds=; [ -d tests/fuzz/corpus/$$name ] && seeds=tests/fuzz/corpus/$$name; \
+	  echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/$$name- build/fuzz/corpus/$$name $$seeds || exit 1; \
+	done
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
