@@ -135,6 +135,7 @@ bench: all $(BUILD)/bench/core_bench $(BUILD)/bench/delivery_bench $(BUILD)/benc
 	$(PYTHON) bench/pgstats_bench.py --build $(BUILD)
 	$(BUILD)/bench/plugin_bench $(BUILD)/plugins/sysstat.so 5001
 	$(PYTHON) bench/disk_bench.py --build $(BUILD)
+	$(PYTHON) bench/pglog_bench.py --build $(BUILD)
 
 # Fuzzing (not part of check): each tests/fuzz/NAME.c is a libFuzzer target
 # built with clang from the parser sources its NAME.mk lists in
