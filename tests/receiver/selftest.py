@@ -397,19 +397,34 @@ def test_tls13_with_client_certificate(suite):
                 (True, "TLSv1.3", "collector"), "handshake seen by receiver")
 
 
+def connection_after(suite, before):
+    """The receiver's record of the first connection after the first
+    `before` ones.  It may record a refused handshake only after the client
+    has seen the refusal, so wait for it (bounded)."""
+    deadline = time.monotonic() + REQUEST_TIMEOUT_SECONDS
+    log = suite.receiver.control("GET", "/connections")
+    while len(log) <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+        log = suite.receiver.control("GET", "/connections")
+    check(len(log) > before, "the receiver recorded no connection")
+    return log[before]
+
+
 def test_tls12_client_refused(suite):
+    before = len(suite.receiver.control("GET", "/connections"))
     context = client_context(suite.certs, version=ssl.TLSVersion.TLSv1_2)
     error = tls_failure(context, suite.receiver.port)
     check(error is not None, "a TLS 1.2 client got a response")
-    check(not suite.receiver.control("GET", "/connections")[-1]["ok"],
+    check(not connection_after(suite, before)["ok"],
           "receiver did not record the refused handshake")
 
 
 def test_client_without_certificate_refused(suite):
+    before = len(suite.receiver.control("GET", "/connections"))
     error = tls_failure(client_context(suite.certs, client=None),
                         suite.receiver.port)
     check(error is not None, "a client without certificate got a response")
-    last = suite.receiver.control("GET", "/connections")[-1]
+    last = connection_after(suite, before)
     check(not last["ok"] and "certificate" in last["error"],
           "receiver did not record a missing client certificate: %r" % last)
 
@@ -687,30 +702,33 @@ def test_config_of_other_collector(suite):
 # ------------------------------------------------------------- request log
 
 def test_keep_alive_and_redacted_log(suite):
-    before = len(suite.receiver.control("GET", "/requests"))
     connection = http.client.HTTPSConnection(
         "localhost", suite.receiver.port, timeout=REQUEST_TIMEOUT_SECONDS,
         context=suite.context)
+    ports = set()
     try:
         for _ in range(2):
             send(connection, "GET", "/api/v1/config/" + suite.collector_id,
                  {"Authorization": "Bearer " + suite.token})
+            ports.add(connection.sock.getsockname()[1])
     finally:
         connection.close()
-    # The receiver logs a request once its answer is written, so the client
-    # may read the answer before the entry exists: wait for it (bounded).
-    deadline = time.monotonic() + REQUEST_TIMEOUT_SECONDS
-    log = suite.receiver.control("GET", "/requests")
-    while len(log) - before < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-        log = suite.receiver.control("GET", "/requests")
-    ports = {entry["client_port"] for entry in log[before:]}
-    check_equal(len(log) - before, 2, "requests logged")
     check_equal(len(ports), 1, "client ports of two kept-alive requests")
+    # The receiver logs a request once its answer is written, so the client
+    # may read the answer before the entry exists (and an earlier test's
+    # entry may still arrive): wait for this connection's two (bounded).
+    deadline = time.monotonic() + REQUEST_TIMEOUT_SECONDS
+    while True:
+        log = suite.receiver.control("GET", "/requests")
+        ours = [entry for entry in log if entry["client_port"] in ports]
+        if len(ours) >= 2 or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    check_equal(len(ours), 2, "requests logged for the kept-alive connection")
     text = json.dumps(log)
     check(suite.token not in text and REGISTRATION_SECRET.decode() not in text,
           "a token or secret appears in GET /requests")
-    check_equal(log[-1]["headers"].get("authorization"), "Bearer <redacted>",
+    check_equal(ours[-1]["headers"].get("authorization"), "Bearer <redacted>",
                 "logged Authorization")
 
 
