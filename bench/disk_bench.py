@@ -21,23 +21,10 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 sys.dont_write_bytecode = True
 
+from bench_case import BenchCase  # noqa: E402
 from pg import PostgresServer  # noqa: E402
-
-
-class BenchCase:
-    """What PostgresServer needs from a test case: a directory and cleanups."""
-
-    def __init__(self, tmp):
-        self.tmp = tmp
-        self.cleanups = []
-
-    def finish(self):
-        for cleanup in self.cleanups:
-            cleanup()
 
 
 def scenarios(server):

@@ -32,23 +32,10 @@ import tempfile
 import time
 import zlib
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 sys.dont_write_bytecode = True
 
+from bench_case import HERE, BenchCase  # noqa: E402
 from pg import PostgresServer, find_psql  # noqa: E402
-
-
-class BenchCase:
-    """What PostgresServer needs from a test case: a directory and cleanups."""
-
-    def __init__(self, tmp):
-        self.tmp = tmp
-        self.cleanups = []
-
-    def finish(self):
-        for cleanup in self.cleanups:
-            cleanup()
 
 
 def create_tables(server, dbname, count):
