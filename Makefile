@@ -21,6 +21,11 @@ PKG_CONFIG ?= pkg-config
 PYTHON     ?= python3
 
 BUILD := build$(if $(SANITIZE),-sanitize)
+comma := ,
+empty :=
+space := $(empty) $(empty)
+# The plugins built with the collector run on threads by default (docs/ISOLATION.md).
+BUNDLED_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c)))))
 
 .SECONDEXPANSION:
 
@@ -38,6 +43,7 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNINGS) $(if $(WERROR),-We
                -fvisibility=hidden $(SANFLAGS) -Isdk/include
 CORE_CFLAGS := $(BASE_CFLAGS) -Icore $(DEPS_CFLAGS) \
                -DPGA_VERSION='"$(VERSION)"' \
+               -DPGA_BUNDLED_PLUGINS='"$(subst $(space),$(comma),$(BUNDLED_NAMES))"' \
                -DPGA_DEFAULT_PLUGIN_DIR='"$(PLUGINDIR)"' \
                -DPGA_DEFAULT_CONFIG='"$(SYSCONFDIR)/pganalytics/collector.conf"'
 PLUGIN_CFLAGS := $(BASE_CFLAGS) -fPIC

@@ -25,7 +25,8 @@ struct config_file {
 	int stopped_line;       /* where the section scan gave up, else 0 */
 };
 
-static const char *const host_plugin_keys[] = { "enabled", "interval", "timeout", "path" };
+static const char *const host_plugin_keys[] = { "enabled", "interval", "timeout", "path",
+						 "isolation", "memory_limit_mb" };
 #define N_HOST_PLUGIN_KEYS (sizeof(host_plugin_keys) / sizeof(host_plugin_keys[0]))
 
 /* ---- error reporting ------------------------------------------------- */
@@ -130,6 +131,31 @@ static int require_log_level(cfg_t *cfg, cfg_opt_t *opt)
 	if (!log_parse_level(value, &ignored)) {
 		cfg_error(cfg, "option '%s' must be one of error, warning, info, debug (got \"%s\")",
 			  opt->name, value ? value : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int require_isolation(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *value = cfg_opt_getnstr(opt, 0);
+
+	if (!config_parse_isolation(value, NULL)) {
+		cfg_error(cfg, "option '%s' must be \"process\" or \"thread\" (got \"%s\")",
+			  opt->name, value ? value : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* Megabytes, bounded so that the byte count fits any rlim_t. */
+static int require_megabytes(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long value = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+	if (value < 0 || value > CONFIG_MAX_MEMORY_MB) {
+		cfg_error(cfg, "option '%s' must be from 0 (no limit) to %d MB (got %ld)", opt->name,
+			  CONFIG_MAX_MEMORY_MB, value);
 		return -1;
 	}
 	return 0;
@@ -294,6 +320,8 @@ static void add_plugin_validators(cfg_t *cfg)
 {
 	cfg_set_validate_func(cfg, "plugin|interval", require_seconds);
 	cfg_set_validate_func(cfg, "plugin|timeout", require_seconds);
+	cfg_set_validate_func(cfg, "plugin|isolation", require_isolation);
+	cfg_set_validate_func(cfg, "plugin|memory_limit_mb", require_megabytes);
 }
 
 /* `plugin NAME { ... }` sections are parsed separately, with their own schema. */
@@ -368,6 +396,8 @@ static cfg_opt_t plugin_host_opts[] = {
 	CFG_INT("interval", 0, CFGF_NODEFAULT),
 	CFG_INT("timeout", 0, CFGF_NODEFAULT),
 	CFG_STR("path", NULL, CFGF_NODEFAULT),
+	CFG_STR("isolation", NULL, CFGF_NODEFAULT),
+	CFG_INT("memory_limit_mb", 0, CFGF_NODEFAULT),
 	CFG_STR("__unknown", NULL, CFGF_NONE),
 	CFG_END()
 };
@@ -514,7 +544,7 @@ static int merge_plugin_header(struct config *cfg, const struct config_file *fil
 	const char *title = cfg_title(sec);
 	const struct section_span *span = last_span_titled(file, title);
 	struct plugin_section *section;
-	cfg_opt_t *enabled;
+	cfg_opt_t *enabled, *isolation;
 	char *where;
 
 	if (!config_valid_plugin_name(title)) {
@@ -534,8 +564,12 @@ static int merge_plugin_header(struct config *cfg, const struct config_file *fil
 	enabled = cfg_getopt(sec, "enabled");
 	if (opt_is_set(enabled))
 		section->enabled = cfg_opt_getnbool(enabled, 0);
+	isolation = cfg_getopt(sec, "isolation");
+	if (opt_is_set(isolation))
+		config_parse_isolation(cfg_opt_getnstr(isolation, 0), &section->isolation);
 	take_long(&section->interval, sec, "interval");
 	take_long(&section->timeout, sec, "timeout");
+	take_long(&section->memory_limit_mb, sec, "memory_limit_mb");
 	return take_string(&section->path, sec, "path");
 }
 
@@ -1067,6 +1101,7 @@ bool plugin_sections_equal(const struct plugin_section *a, const struct plugin_s
 {
 	if (!strings_equal(a->name, b->name) || a->enabled != b->enabled ||
 	    a->interval != b->interval || a->timeout != b->timeout ||
+	    a->isolation != b->isolation || a->memory_limit_mb != b->memory_limit_mb ||
 	    !strings_equal(a->path, b->path) || a->n_options != b->n_options)
 		return false;
 	for (size_t i = 0; i < a->n_options; i++) {
@@ -1074,6 +1109,30 @@ bool plugin_sections_equal(const struct plugin_section *a, const struct plugin_s
 			return false;
 	}
 	return true;
+}
+
+bool config_parse_isolation(const char *text, enum plugin_isolation *out)
+{
+	enum plugin_isolation found;
+
+	if (text && strcmp(text, "process") == 0)
+		found = ISOLATION_PROCESS;
+	else if (text && strcmp(text, "thread") == 0)
+		found = ISOLATION_THREAD;
+	else
+		return false;
+	if (out)
+		*out = found;
+	return true;
+}
+
+const char *config_isolation_name(enum plugin_isolation isolation)
+{
+	switch (isolation) {
+	case ISOLATION_PROCESS: return "process";
+	case ISOLATION_THREAD: return "thread";
+	default: return "default";
+	}
 }
 
 /* ---- copying and freeing -------------------------------------------------- */

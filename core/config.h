@@ -35,6 +35,18 @@ struct option_value {
 	size_t list_len;
 };
 
+/*
+ * Where a plugin's init, collect and shutdown run: on a thread of the
+ * collector, or in a supervised worker process (docs/ISOLATION.md).
+ * ISOLATION_DEFAULT is what the configuration says when it says nothing;
+ * plugin_set_prepare() resolves it to one of the other two.
+ */
+enum plugin_isolation {
+	ISOLATION_DEFAULT = 0,
+	ISOLATION_THREAD,
+	ISOLATION_PROCESS
+};
+
 struct plugin_section {
 	char *name;             /* the section title */
 	char *file;             /* where the last section with this title is */
@@ -43,6 +55,8 @@ struct plugin_section {
 	long interval;          /* seconds; 0: the plugin's default */
 	long timeout;           /* seconds; 0: same as the interval */
 	char *path;             /* NULL: plugin_dir/NAME.so */
+	enum plugin_isolation isolation;
+	long memory_limit_mb;   /* of a worker process; 0: no limit */
 	struct option_value *options;   /* set by config_bind_plugin() */
 	size_t n_options;
 	bool bound;
@@ -121,6 +135,18 @@ int config_check_option_table(const struct pga_option *options,
 #define CONFIG_MAX_NAME_LEN 63
 /* Longest interval or timeout accepted: one week. */
 #define CONFIG_MAX_SECONDS (7 * 24 * 3600)
+
+/* Largest memory_limit_mb accepted: 1 TiB. */
+#define CONFIG_MAX_MEMORY_MB (1024 * 1024)
+
+/*
+ * config_parse_isolation - "process" or "thread" to *out (out may be NULL
+ * to only check).  Returns false for anything else.
+ */
+bool config_parse_isolation(const char *text, enum plugin_isolation *out);
+
+/* config_isolation_name - "process", "thread" or "default". */
+const char *config_isolation_name(enum plugin_isolation isolation);
 
 /* config_valid_plugin_name - true for [a-z0-9_]{1,63} other than "collector". */
 bool config_valid_plugin_name(const char *name);

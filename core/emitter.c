@@ -598,16 +598,15 @@ static void remember_type(struct pga_emitter *em, const char *type)
  * The type needs no escaping: it is [a-z0-9_]+.
  */
 /*
- * The time now as RFC 3339, in em->stamp.  Records come thousands per
- * second: within the second last formatted only the milliseconds change,
- * which saves a gmtime_r and an snprintf per record.
+ * `when` as RFC 3339, in em->stamp.  Records come thousands per second:
+ * within the second last formatted only the milliseconds change, which
+ * saves a gmtime_r and an snprintf per record.
  */
-static const char *current_stamp(struct pga_emitter *em)
+static const char *stamp_of(struct pga_emitter *em, const struct timespec *when)
 {
-	struct timespec now;
+	struct timespec now = *when;
 	long millis;
 
-	clock_gettime(CLOCK_REALTIME, &now);
 	/* Clamped times (see clock.h) keep their own milliseconds: not cached. */
 	if (em->stamp[0] == '\0' || now.tv_sec != em->stamp_second || now.tv_sec < 0 ||
 	    now.tv_sec >= LAST_RFC3339_SECOND || now.tv_nsec < 0 || now.tv_nsec > 999999999L) {
@@ -623,10 +622,10 @@ static const char *current_stamp(struct pga_emitter *em)
 	return em->stamp;
 }
 
-static int write_host_members(struct pga_emitter *em)
+static int write_host_members(struct pga_emitter *em, const struct timespec *when)
 {
 	struct json_text *out = em->out;
-	const char *stamp = current_stamp(em);
+	const char *stamp = stamp_of(em, when);
 
 	if (json_text_append(out, "{\"type\":\"", 9) != 0 ||
 	    json_text_append(out, em->type, em->type_len) != 0 ||
@@ -639,7 +638,7 @@ static int write_host_members(struct pga_emitter *em)
 }
 
 /* Open the record's text in this cycle's batch, with the host members. */
-static int open_record(struct pga_emitter *em)
+static int open_record(struct pga_emitter *em, const struct timespec *when)
 {
 	if (em->cycle == NULL && (em->cycle = record_batch_new()) == NULL)
 		return out_of_memory(em);
@@ -649,7 +648,7 @@ static int open_record(struct pga_emitter *em)
 	em->frames[0] = (struct frame){ .is_array = false, .index = -1 };
 	key_set_reset(&em->keys[0]);
 	em->depth = 1;
-	if (write_host_members(em) != 0)
+	if (write_host_members(em, when) != 0)
 		return out_of_memory(em);
 	em->frames[0].count = 3;
 	return PGA_OK;
@@ -680,6 +679,14 @@ static int begin_over_open_record(struct pga_emitter *em, const char *next_type)
 
 int emitter_record_begin(struct pga_emitter *em, const char *type)
 {
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return emitter_record_begin_at(em, type, &now);
+}
+
+int emitter_record_begin_at(struct pga_emitter *em, const char *type, const struct timespec *when)
+{
 	if (deadline_overrun(em))
 		return PGA_EDEADLINE;
 	if (em->state != RECORD_NONE)
@@ -693,7 +700,7 @@ int emitter_record_begin(struct pga_emitter *em, const char *type)
 	if (strcmp(type, "collector") == 0)
 		return poison(em, PGA_EINVAL, "record type \"collector\" is reserved for the host");
 	em->state = RECORD_OPEN;
-	return open_record(em);
+	return open_record(em, when);
 }
 
 int emitter_record_timestamp(struct pga_emitter *em, int64_t unix_ns)

@@ -32,6 +32,7 @@
 #define PGA_CORE_EMITTER_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include <pganalytics/plugin.h>
 
@@ -101,6 +102,14 @@ int emitter_set_bool(struct pga_emitter *em, const char *key, int value);
 int emitter_set_string(struct pga_emitter *em, const char *key, const char *value);
 int emitter_set_stringn(struct pga_emitter *em, const char *key, const char *value, size_t len);
 int emitter_set_null(struct pga_emitter *em, const char *key);
+
+/*
+ * emitter_record_begin_at - record_begin with the record's default
+ * timestamp given instead of read from the clock: the time a worker
+ * process saw the call (docs/ISOLATION.md), so that a replayed record
+ * carries the same timestamp it would have had on a thread.
+ */
+int emitter_record_begin_at(struct pga_emitter *em, const char *type, const struct timespec *when);
 
 /*
  * emitter_install - point the 14 emitter members of `host` (record_begin

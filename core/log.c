@@ -12,6 +12,9 @@ static bool log_to_syslog;
 /* Read on every call from any thread, written at a reload. */
 static _Atomic int log_max = LOG_LVL_INFO;
 
+/* Set once, before any thread, in a plugin worker process only. */
+static log_sink_fn log_sink;
+
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
 void log_open(bool use_syslog, enum log_level max_level)
@@ -29,6 +32,11 @@ void log_open(bool use_syslog, enum log_level max_level)
 void log_set_level(enum log_level max_level)
 {
 	atomic_store(&log_max, (int)max_level);
+}
+
+enum log_level log_get_level(void)
+{
+	return (enum log_level)atomic_load(&log_max);
 }
 
 bool log_parse_level(const char *text, enum log_level *out)
@@ -63,6 +71,10 @@ void log_vmsg_prefixed(enum log_level level, const char *plugin_name,
 	if (plugin_name)
 		used = snprintf(text, sizeof(text), "plugin %s: ", plugin_name);
 	vsnprintf(text + used, sizeof(text) - (size_t)used, fmt, ap);
+	if (log_sink) {
+		log_sink(level, text);
+		return;
+	}
 
 	pthread_mutex_lock(&log_lock);
 	if (log_to_syslog) {
@@ -80,6 +92,11 @@ void log_vmsg_prefixed(enum log_level level, const char *plugin_name,
 		fflush(stderr);
 	}
 	pthread_mutex_unlock(&log_lock);
+}
+
+void log_set_sink(log_sink_fn sink)
+{
+	log_sink = sink;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

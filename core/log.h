@@ -20,6 +20,9 @@ void log_open(bool use_syslog, enum log_level max_level);
 /* log_set_level - lines above max_level are discarded. */
 void log_set_level(enum log_level max_level);
 
+/* log_get_level - the level set last (lines above it are discarded). */
+enum log_level log_get_level(void);
+
 /*
  * log_parse_level - "error", "warning", "info" or "debug" to *out.
  * Returns false (and leaves *out) for anything else.
@@ -34,5 +37,14 @@ void log_msg(enum log_level level, const char *fmt, ...)
 void log_vmsg_prefixed(enum log_level level, const char *plugin_name,
 		       const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
+
+/*
+ * log_set_sink - send every line that passes the level filter to `sink`
+ * (formatted, prefix included, no newline) instead of stderr or syslog.
+ * A plugin worker process forwards its log to the collector this way.
+ * Call it before any other thread exists; NULL restores the default.
+ */
+typedef void (*log_sink_fn)(enum log_level level, const char *text);
+void log_set_sink(log_sink_fn sink);
 
 #endif

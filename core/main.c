@@ -12,6 +12,8 @@
 #include "collector.h"
 #include "inspect.h"
 #include "log.h"
+#include "worker_main.h"
+#include "worker_proto.h"
 
 enum command {
 	CMD_RUN, CMD_CHECK_CONFIG, CMD_LIST_PLUGINS, CMD_CHECK_PLUGIN, CMD_REGISTER, CMD_VERSION, CMD_HELP
@@ -125,6 +127,9 @@ int main(int argc, char **argv)
 {
 	struct cli cli = { .command = CMD_RUN };
 
+	/* A plugin worker the collector started (docs/ISOLATION.md): no CLI, no libcurl. */
+	if (argc > 1 && strcmp(argv[1], WORKER_ARG) == 0)
+		return worker_main(argc, argv);
 	if (parse_args(argc, argv, &cli) < 0)
 		return EXIT_USAGE;
 	log_open(false, LOG_LVL_INFO);

@@ -1,5 +1,6 @@
 #include "plugin_set.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,59 @@ static bool timeout_fits_interval(const struct plugin_section *section,
 	return false;
 }
 
+/* One of the plugins built with this collector (PGA_BUNDLED_PLUGINS, from the Makefile). */
+static bool is_bundled_name(const char *name)
+{
+	const char *list = PGA_BUNDLED_PLUGINS;
+	size_t len = strlen(name);
+
+	for (const char *p = list; *p;) {
+		const char *end = strchr(p, ',');
+		size_t item = end ? (size_t)(end - p) : strlen(p);
+
+		if (item == len && strncmp(p, name, len) == 0)
+			return true;
+		p += item + (end ? 1 : 0);
+	}
+	return false;
+}
+
+/*
+ * Shipped with the collector: a bundled name, loaded from the file the
+ * package installs, collector.plugin_dir/NAME.so (the same file, whatever
+ * path or symlink led to it).
+ */
+static bool shipped_with_collector(const struct config *cfg, const struct plugin_image *image)
+{
+	char *packaged = NULL;
+	struct stat st;
+	bool same;
+
+	if (!is_bundled_name(image->desc.name) ||
+	    asprintf(&packaged, "%s/%s.so", cfg->collector.plugin_dir, image->desc.name) < 0)
+		return false;
+	same = stat(packaged, &st) == 0 && st.st_dev == image->dev && st.st_ino == image->ino;
+	free(packaged);
+	return same;
+}
+
+bool plugin_isolation_resolve(const struct config *cfg, struct plugin_section *section,
+			      const struct plugin_image *image)
+{
+	if (section->isolation == ISOLATION_DEFAULT)
+		section->isolation = shipped_with_collector(cfg, image) ? ISOLATION_THREAD
+									: ISOLATION_PROCESS;
+	if (section->isolation == ISOLATION_THREAD && section->memory_limit_mb > 0) {
+		log_msg(LOG_LVL_ERROR,
+			"%s:%d: plugin \"%s\": memory_limit_mb needs isolation = \"process\" "
+			"(this plugin runs on a thread of the collector%s)",
+			section->file, section->line, section->name,
+			shipped_with_collector(cfg, image) ? ", the default for a bundled plugin" : "");
+		return false;
+	}
+	return true;
+}
+
 static int add_choice(struct plugin_set *set, struct plugin_section *section,
 		      struct plugin_image *image)
 {
@@ -153,6 +207,7 @@ static int consider_section(struct config *cfg, struct image_registry *reg,
 	} else if (result == LOADER_REJECTED || !names_acceptable(set, section, image)) {
 		set->n_rejected++;
 	} else if (!timeout_fits_interval(section, image) ||
+		   !plugin_isolation_resolve(cfg, section, image) ||
 		   config_bind_plugin(cfg, section, image->options, image->n_options) < 0) {
 		set->n_config_errors++;
 	} else if (add_choice(set, section, image) < 0) {

@@ -7,6 +7,7 @@
 #ifndef PGA_CORE_PLUGIN_SET_H
 #define PGA_CORE_PLUGIN_SET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -55,6 +56,16 @@ char *plugin_path(const struct config *cfg, const struct plugin_section *section
  */
 enum loader_result registry_load(struct image_registry *reg, const char *label,
 				 const char *path, struct plugin_image **image);
+
+/*
+ * plugin_isolation_resolve - turn section->isolation ISOLATION_DEFAULT into
+ * what `image` gets by default: ISOLATION_THREAD for a plugin shipped with
+ * the collector (a bundled name loaded from collector.plugin_dir/NAME.so),
+ * ISOLATION_PROCESS for any other.  Returns false after logging FILE:LINE
+ * when the section asks for a memory limit on a thread.
+ */
+bool plugin_isolation_resolve(const struct config *cfg, struct plugin_section *section,
+			      const struct plugin_image *image);
 
 /* registry_free - release every image (plugins that ran stay mapped). */
 void registry_free(struct image_registry *reg);

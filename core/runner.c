@@ -1,4 +1,5 @@
 #include "runner.h"
+#include "runner_internal.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -11,43 +12,12 @@
 #include "emitter.h"
 #include "host.h"
 #include "log.h"
+#include "supervisor.h"
 
 #define JITTER_CAP_NS (10 * NS_PER_S)
 
-enum runner_phase {
-	PHASE_STARTING,       /* inside init */
-	PHASE_INIT_BACKOFF,   /* init failed; waiting to retry */
-	PHASE_WAITING,        /* between cycles */
-	PHASE_COLLECTING,
-	PHASE_EXITED
-};
-
-struct runner {
-	pthread_t thread;
-	struct plugin_image *image;
-	struct plugin_section section;
-	struct pending_queue *queue;
-	struct pga_ctx ctx;           /* touched by the runner's thread only */
-	struct pga_emitter *emitter;
-	char *state_dir;
-	void *plugin_state;
-	bool once;
-	uint64_t interval_ns;
-	uint64_t timeout_ns;
-
-	pthread_mutex_t lock;         /* guards everything below */
-	pthread_cond_t wake;          /* CLOCK_MONOTONIC; stop requests and exit */
-	bool stop_requested;
-	bool orphaned;                /* abandoned: the thread frees the runner */
-	bool init_ok;
-	bool backing_off;
-	enum runner_phase phase;
-	uint64_t phase_deadline_ns;   /* of the init or collect in progress, else 0 */
-	struct runner_stats stats;
-};
-
-static void lock(struct runner *r) { pthread_mutex_lock(&r->lock); }
-static void unlock(struct runner *r) { pthread_mutex_unlock(&r->lock); }
+void runner_lock(struct runner *r) { pthread_mutex_lock(&r->lock); }
+void runner_unlock(struct runner *r) { pthread_mutex_unlock(&r->lock); }
 
 const char *runner_state_name(enum runner_state state)
 {
@@ -63,12 +33,12 @@ const char *runner_state_name(enum runner_state state)
 	return (unsigned)state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";
 }
 
-static void set_phase(struct runner *r, enum runner_phase phase, uint64_t deadline_ns)
+void runner_set_phase(struct runner *r, enum runner_phase phase, uint64_t deadline_ns)
 {
-	lock(r);
+	runner_lock(r);
 	r->phase = phase;
 	r->phase_deadline_ns = deadline_ns;
-	unlock(r);
+	runner_unlock(r);
 }
 
 static struct timespec monotonic_timespec(uint64_t ns)
@@ -84,11 +54,11 @@ static bool wait_until(struct runner *r, uint64_t when)
 	struct timespec ts = monotonic_timespec(when);
 	bool stop;
 
-	lock(r);
+	runner_lock(r);
 	while (!r->stop_requested && clock_monotonic_ns() < when)
 		pthread_cond_timedwait(&r->wake, &r->lock, &ts);
 	stop = r->stop_requested;
-	unlock(r);
+	runner_unlock(r);
 	return !stop;
 }
 
@@ -109,16 +79,18 @@ static int call_init(struct runner *r)
 	const struct pga_plugin *d = &r->image->desc;
 	int rc;
 
+	if (r->isolated)
+		return runner_process_init(r);
 	if (!d->init)
 		return PGA_OK;
 	r->ctx.deadline_ns = clock_monotonic_ns() + r->timeout_ns;
-	set_phase(r, PHASE_STARTING, r->ctx.deadline_ns);
+	runner_set_phase(r, PHASE_STARTING, r->ctx.deadline_ns);
 	rc = d->init(host_vtable(), &r->ctx, &r->plugin_state);
 	r->ctx.deadline_ns = 0;
 	return rc;
 }
 
-static void report_init_failure(struct runner *r, int rc, uint64_t failures, uint64_t retry_ns)
+void runner_report_init_failure(struct runner *r, int rc, uint64_t failures, uint64_t retry_ns)
 {
 	char detail[64], hint[128];
 
@@ -145,7 +117,7 @@ static bool start_plugin(struct runner *r)
 		int rc = call_init(r);
 		uint64_t retry_ns;
 
-		lock(r);
+		runner_lock(r);
 		if (rc == PGA_OK) {
 			r->init_ok = true;
 			r->stats.consecutive_failures = 0;
@@ -154,12 +126,12 @@ static bool start_plugin(struct runner *r)
 			r->stats.failures++;
 			r->stats.consecutive_failures = failures;
 		}
-		unlock(r);
+		runner_unlock(r);
 		if (rc == PGA_OK)
 			return true;
 		retry_ns = backoff_delay_ns(r->interval_ns, failures);
-		report_init_failure(r, rc, failures, retry_ns);
-		set_phase(r, PHASE_INIT_BACKOFF, 0);
+		runner_report_init_failure(r, rc, failures, retry_ns);
+		runner_set_phase(r, PHASE_INIT_BACKOFF, 0);
 		if (r->once || !wait_until(r, clock_monotonic_ns() + retry_ns))
 			return false;
 	}
@@ -167,7 +139,7 @@ static bool start_plugin(struct runner *r)
 
 /* ---- cycles --------------------------------------------------------------- */
 
-static void deliver_cycle(struct runner *r, struct record_batch *records, bool overran,
+void runner_deliver_cycle(struct runner *r, struct record_batch *records, bool overran,
 			  const struct emitter_cycle_stats *cs)
 {
 	size_t n = records ? record_batch_count(records) : 0;
@@ -178,7 +150,7 @@ static void deliver_cycle(struct runner *r, struct record_batch *records, bool o
 		record_batch_free(records);
 	else
 		pending_add(r->queue, records);
-	lock(r);
+	runner_lock(r);
 	if (overran) {
 		r->stats.overruns++;
 		r->stats.records_dropped += n;
@@ -186,7 +158,7 @@ static void deliver_cycle(struct runner *r, struct record_batch *records, bool o
 		r->stats.records_emitted += n;
 	}
 	r->stats.records_invalid += cs->records_invalid;
-	unlock(r);
+	runner_unlock(r);
 	if (cs->records_invalid)
 		log_msg(LOG_LVL_WARNING, "plugin %s: %llu invalid record(s) dropped this cycle; first: %s",
 			r->ctx.name, (unsigned long long)cs->records_invalid, cs->first_error);
@@ -200,13 +172,13 @@ static void deliver_cycle(struct runner *r, struct record_batch *records, bool o
  * Count the outcome and return the delay until the next cycle.  An overrun
  * is counted as such, not as a failure: its cost is the lost cycle.
  */
-static uint64_t account_result(struct runner *r, int rc, bool overran, uint64_t duration_ns,
+uint64_t runner_account_result(struct runner *r, int rc, bool overran, uint64_t duration_ns,
 			       uint64_t cpu_ns)
 {
 	bool failed = rc != PGA_OK && rc != PGA_EDEADLINE && !overran;
 	uint64_t failures, recovered_after = 0, delay;
 
-	lock(r);
+	runner_lock(r);
 	r->stats.runs++;
 	r->stats.last_duration_ms = (double)duration_ns / (double)NS_PER_MS;
 	r->stats.last_cpu_ms = (double)cpu_ns / (double)NS_PER_MS;
@@ -219,7 +191,7 @@ static uint64_t account_result(struct runner *r, int rc, bool overran, uint64_t 
 	}
 	failures = r->stats.consecutive_failures;
 	r->backing_off = failures > 0;
-	unlock(r);
+	runner_unlock(r);
 	if (recovered_after)
 		log_msg(LOG_LVL_INFO, "plugin %s: collect succeeded again after %llu failure(s)",
 			r->ctx.name, (unsigned long long)recovered_after);
@@ -255,7 +227,9 @@ static uint64_t run_cycle(struct runner *r)
 	uint64_t end;
 	int rc;
 
-	set_phase(r, PHASE_COLLECTING, deadline);
+	if (r->isolated)
+		return runner_process_cycle(r);
+	runner_set_phase(r, PHASE_COLLECTING, deadline);
 	r->ctx.deadline_ns = deadline;
 	emitter_begin_cycle(r->emitter, deadline);
 	cpu_start = thread_cpu_ns();
@@ -264,17 +238,17 @@ static uint64_t run_cycle(struct runner *r)
 	records = emitter_end_cycle(r->emitter, &cs);
 	end = clock_monotonic_ns();
 	r->ctx.deadline_ns = 0;
-	set_phase(r, PHASE_WAITING, 0);
+	runner_set_phase(r, PHASE_WAITING, 0);
 	overran = end > deadline;
-	deliver_cycle(r, records, overran, &cs);
-	return account_result(r, rc, overran, end - start, cpu_ns);
+	runner_deliver_cycle(r, records, overran, &cs);
+	return runner_account_result(r, rc, overran, end - start, cpu_ns);
 }
 
 static void run_schedule(struct runner *r)
 {
 	uint64_t next = clock_monotonic_ns() + first_run_delay(r);
 
-	set_phase(r, PHASE_WAITING, 0);
+	runner_set_phase(r, PHASE_WAITING, 0);
 	while (wait_until(r, next)) {
 		uint64_t delay = run_cycle(r);
 
@@ -300,9 +274,9 @@ static bool is_orphaned(struct runner *r)
 {
 	bool orphaned;
 
-	lock(r);
+	runner_lock(r);
 	orphaned = r->orphaned;
-	unlock(r);
+	runner_unlock(r);
 	return orphaned;
 }
 
@@ -315,14 +289,16 @@ static void *runner_main(void *arg)
 	if (started)
 		run_schedule(r);
 	/* An abandoned plugin may be in any state: do not call into it again. */
-	if (started && r->image->desc.shutdown && !is_orphaned(r))
+	if (r->isolated)
+		runner_process_stop(r, is_orphaned(r));
+	else if (started && r->image->desc.shutdown && !is_orphaned(r))
 		r->image->desc.shutdown(r->plugin_state);
-	lock(r);
+	runner_lock(r);
 	r->phase = PHASE_EXITED;
 	r->phase_deadline_ns = 0;
 	orphaned = r->orphaned;
 	pthread_cond_broadcast(&r->wake);
-	unlock(r);
+	runner_unlock(r);
 	if (orphaned)
 		free_runner(r);
 	return NULL;
@@ -367,6 +343,9 @@ struct runner *runner_start(struct plugin_image *image, const struct plugin_sect
 	r->ctx.name = image->desc.name;
 	r->ctx.section = &r->section;
 	r->ctx.state_dir = r->state_dir;
+	r->isolated = section->isolation == ISOLATION_PROCESS;
+	r->stats.isolated = r->isolated;
+	/* A plugin that only ever ran in workers could be unloaded, but images are shared. */
 	image->ran = true;
 	if (!r->emitter || !r->state_dir ||
 	    pthread_create(&r->thread, NULL, runner_main, r) != 0) {
@@ -416,37 +395,40 @@ static enum runner_state current_state(const struct runner *r)
 
 void runner_stats(struct runner *runner, struct runner_stats *out)
 {
-	lock(runner);
+	runner_lock(runner);
 	*out = runner->stats;
 	out->state = current_state(runner);
-	unlock(runner);
+	runner_unlock(runner);
 }
 
 bool runner_settled(struct runner *runner)
 {
 	bool settled;
 
-	lock(runner);
+	runner_lock(runner);
 	settled = runner->phase == PHASE_EXITED || overdue(runner);
-	unlock(runner);
+	runner_unlock(runner);
 	return settled;
 }
 
 void runner_request_stop(struct runner *runner)
 {
-	lock(runner);
+	runner_lock(runner);
 	runner->stop_requested = true;
 	pthread_cond_broadcast(&runner->wake);
-	unlock(runner);
+	runner_unlock(runner);
 }
 
 uint64_t runner_stop_deadline(struct runner *runner, uint64_t grace_ns)
 {
 	uint64_t now = clock_monotonic_ns(), base;
 
-	lock(runner);
+	runner_lock(runner);
 	base = runner->phase_deadline_ns > now ? runner->phase_deadline_ns : now;
-	unlock(runner);
+	runner_unlock(runner);
+	/* A worker gets WORKER_SHUTDOWN_NS to answer shutdown, and as long to exit. */
+	if (runner->isolated)
+		base += 2 * WORKER_SHUTDOWN_NS;
 	return base + grace_ns;
 }
 
@@ -455,11 +437,11 @@ bool runner_wait_exited(struct runner *runner, uint64_t until)
 	struct timespec ts = monotonic_timespec(until);
 	bool exited;
 
-	lock(runner);
+	runner_lock(runner);
 	while (runner->phase != PHASE_EXITED && clock_monotonic_ns() < until)
 		pthread_cond_timedwait(&runner->wake, &runner->lock, &ts);
 	exited = runner->phase == PHASE_EXITED;
-	unlock(runner);
+	runner_unlock(runner);
 	return exited;
 }
 
@@ -482,13 +464,13 @@ void runner_abandon(struct runner *runner, struct runner_stats *final)
 	const char *name = runner->ctx.name;
 	bool exited;
 
-	lock(runner);
+	runner_lock(runner);
 	exited = runner->phase == PHASE_EXITED;
 	*final = runner->stats;
 	final->state = current_state(runner);
 	if (!exited)
 		runner->orphaned = true;
-	unlock(runner);
+	runner_unlock(runner);
 	if (exited) {
 		runner_reap(runner, final);
 		return;

@@ -44,6 +44,14 @@ struct runner_stats {
 	double last_duration_ms;
 	double last_cpu_ms;           /* CPU time of the plugin's thread in the last collect */
 	enum runner_state state;
+	/* Process isolation (docs/ISOLATION.md); all zero for a plugin on a thread. */
+	bool isolated;                /* runs in a worker process */
+	long worker_pid;              /* of the worker running now; 0: none */
+	uint64_t worker_crashes;      /* workers that died or exited unasked */
+	uint64_t worker_kills;        /* workers killed for missing a deadline */
+	uint64_t worker_restarts;     /* workers started after the first */
+	int last_worker_signal;       /* of the last crash or kill; 0: none or an exit */
+	char last_worker_exit[64];    /* how the last crashed or killed worker ended; "" */
 };
 
 /* runner_state_name - "starting", "running", "backoff", "overrunning", "init_failed", "stopped". */
@@ -51,6 +59,9 @@ const char *runner_state_name(enum runner_state state);
 
 /*
  * runner_start - start a thread for `image` configured by `section` (copied).
+ * With section->isolation ISOLATION_PROCESS the thread supervises a worker
+ * process that runs the plugin (supervisor.h); init, collect and shutdown
+ * then happen there, under the same schedule, deadlines and backoff.
  * once: no jitter, one collect, then shutdown and exit.  state_base is
  * collector.state_dir.  Records go to `queue`, which must outlive the
  * runner (or its thread, once abandoned).  Returns NULL after logging.
@@ -85,7 +96,8 @@ void runner_request_stop(struct runner *runner);
 
 /*
  * runner_stop_deadline - the monotonic time after which a runner asked to
- * stop counts as stuck: the deadline of the call it is in, plus grace_ns.
+ * stop counts as stuck: the deadline of the call it is in, plus grace_ns,
+ * plus the time a worker process gets to shut down and exit.
  */
 uint64_t runner_stop_deadline(struct runner *runner, uint64_t grace_ns);
 

@@ -51,6 +51,20 @@ static void add_u64(json_object *obj, const char *key, uint64_t value)
 	json_object_object_add(obj, key, json_object_new_uint64(value));
 }
 
+/* A plugin in a worker process: the worker now, and how the last one ended. */
+static void add_worker_fields(json_object *entry, const struct runner_stats *st)
+{
+	json_object_object_add(entry, "worker_pid",
+			       st->worker_pid ? json_object_new_int64(st->worker_pid) : NULL);
+	add_u64(entry, "worker_crashes", st->worker_crashes);
+	add_u64(entry, "worker_kills", st->worker_kills);
+	add_u64(entry, "worker_restarts", st->worker_restarts);
+	json_object_object_add(entry, "last_worker_exit",
+			       st->last_worker_exit[0] ? json_object_new_string(st->last_worker_exit) : NULL);
+	json_object_object_add(entry, "last_worker_signal",
+			       st->last_worker_signal ? json_object_new_int(st->last_worker_signal) : NULL);
+}
+
 static json_object *plugin_entry(const struct plugin_report *report)
 {
 	json_object *entry = json_object_new_object();
@@ -70,6 +84,10 @@ static json_object *plugin_entry(const struct plugin_report *report)
 	add_u64(entry, "records_emitted", st->records_emitted);
 	add_u64(entry, "records_dropped", st->records_dropped);
 	add_u64(entry, "records_invalid", st->records_invalid);
+	json_object_object_add(entry, "isolation",
+			       json_object_new_string(st->isolated ? "process" : "thread"));
+	if (st->isolated)
+		add_worker_fields(entry, st);
 	return entry;
 }
 

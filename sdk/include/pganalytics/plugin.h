@@ -90,8 +90,8 @@ enum pga_option_type {
  * One configuration key a plugin accepts inside its `plugin NAME { }`
  * section.  The host builds the config schema from the table, rejects keys
  * that are not declared (naming file and line) and type-checks the values.
- * The keys enabled, interval, timeout and path belong to the host and
- * must not be declared.
+ * The keys enabled, interval, timeout, path, isolation and memory_limit_mb
+ * belong to the host and must not be declared.
  *
  * name          [a-z][a-z0-9_]*
  * type          enum pga_option_type

@@ -1,0 +1,148 @@
+#include "replay.h"
+
+#include <time.h>
+
+#include "emitter.h"
+#include "log.h"
+#include "wire.h"
+#include "worker_proto.h"
+
+/* A key or string value: NULL stays NULL, as the plugin passed it. */
+static const char *text(struct wire_reader *r)
+{
+	size_t len;
+
+	return wire_get_bytes(r, &len);
+}
+
+static void replay_record_begin(struct wire_reader *r, struct pga_emitter *em)
+{
+	struct timespec when;
+	const char *type;
+
+	when.tv_sec = (time_t)wire_get_i64(r);
+	when.tv_nsec = (long)wire_get_i64(r);
+	type = text(r);
+	if (!r->bad)
+		emitter_record_begin_at(em, type, &when);
+}
+
+static void replay_set_stringn(struct wire_reader *r, struct pga_emitter *em)
+{
+	const char *key = text(r);
+	uint64_t len = wire_get_u64(r);
+	size_t sent;
+	const char *value = wire_get_bytes(r, &sent);
+
+	/* A value carries its own length; a NULL one only the length claimed. */
+	if (!r->bad && (value == NULL || sent == len))
+		emitter_set_stringn(em, key, value, (size_t)len);
+	else
+		r->bad = true;
+}
+
+/* One emitter operation; false when `op` is not one. */
+static bool replay_emitter_op(struct wire_reader *r, uint8_t op, struct pga_emitter *em)
+{
+	const char *key;
+
+	switch (op) {
+	case WOP_RECORD_BEGIN: replay_record_begin(r, em); return true;
+	case WOP_RECORD_END: emitter_record_end(em); return true;
+	case WOP_RECORD_TIMESTAMP: {
+		int64_t ns = wire_get_i64(r);
+
+		if (!r->bad)
+			emitter_record_timestamp(em, ns);
+		return true;
+	}
+	case WOP_OBJECT_END: emitter_object_end(em); return true;
+	case WOP_ARRAY_END: emitter_array_end(em); return true;
+	case WOP_SET_STRINGN: replay_set_stringn(r, em); return true;
+	default: break;
+	}
+	key = text(r);
+	switch (op) {
+	case WOP_OBJECT_BEGIN: if (!r->bad) emitter_object_begin(em, key); return true;
+	case WOP_ARRAY_BEGIN: if (!r->bad) emitter_array_begin(em, key); return true;
+	case WOP_SET_NULL: if (!r->bad) emitter_set_null(em, key); return true;
+	case WOP_SET_INT64: {
+		int64_t v = wire_get_i64(r);
+
+		if (!r->bad)
+			emitter_set_int64(em, key, v);
+		return true;
+	}
+	case WOP_SET_UINT64: {
+		uint64_t v = wire_get_u64(r);
+
+		if (!r->bad)
+			emitter_set_uint64(em, key, v);
+		return true;
+	}
+	case WOP_SET_DOUBLE: {
+		double v = wire_get_f64(r);
+
+		if (!r->bad)
+			emitter_set_double(em, key, v);
+		return true;
+	}
+	case WOP_SET_BOOL: {
+		uint8_t v = wire_get_u8(r);
+
+		if (!r->bad)
+			emitter_set_bool(em, key, v);
+		return true;
+	}
+	case WOP_SET_STRING: {
+		const char *value = text(r);
+
+		if (!r->bad)
+			emitter_set_string(em, key, value);
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+/* A log line the worker formatted (the plugin's prefix included). */
+static void replay_log(struct wire_reader *r)
+{
+	uint8_t level = wire_get_u8(r);
+	const char *line = text(r);
+
+	if (r->bad || !line || level > LOG_LVL_DEBUG) {
+		r->bad = true;
+		return;
+	}
+	log_msg((enum log_level)level, "%s", line);
+}
+
+static void read_reply(struct wire_reader *r, struct replay_reply *reply)
+{
+	reply->request = wire_get_u8(r);
+	reply->status = (int)(int32_t)wire_get_u32(r);
+	reply->cpu_ns = wire_get_u64(r);
+}
+
+enum replay_result replay_frame(const unsigned char *body, size_t len, struct pga_emitter *em,
+				struct replay_reply *reply)
+{
+	struct wire_reader r;
+
+	wire_reader_init(&r, body, len);
+	while (!wire_reader_done(&r)) {
+		uint8_t op = wire_get_u8(&r);
+
+		if (op == WOP_LOG) {
+			replay_log(&r);
+		} else if (op == WOP_REPLY) {
+			read_reply(&r, reply);
+			return !r.bad && wire_reader_done(&r) ? REPLAY_REPLIED : REPLAY_BAD;
+		} else if (!em || !replay_emitter_op(&r, op, em)) {
+			return REPLAY_BAD;
+		}
+	}
+	return r.bad ? REPLAY_BAD : REPLAY_MORE;
+}

@@ -1,0 +1,40 @@
+/*
+ * replay.h - decode the operations a plugin worker sends (worker_proto.h)
+ * and replay them: emitter calls into the host's real emitter (emitter.c),
+ * which validates them exactly as it validates a thread's calls, log
+ * lines into the collector's log.
+ *
+ * Everything in a frame comes from a process that may be corrupt: every
+ * field is bounds-checked and a malformed frame is reported, never
+ * trusted.
+ */
+#ifndef PGA_CORE_REPLAY_H
+#define PGA_CORE_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pganalytics/plugin.h>
+
+enum replay_result {
+	REPLAY_MORE,          /* the frame held no reply: wait for more */
+	REPLAY_REPLIED,       /* a reply ended the frame; see the out fields */
+	REPLAY_BAD            /* malformed, or an emitter call outside collect */
+};
+
+struct replay_reply {
+	int request;          /* enum worker_op answered */
+	int status;
+	uint64_t cpu_ns;
+};
+
+/*
+ * replay_frame - replay one frame body.  em is the emitter of the cycle in
+ * progress, NULL outside collect.  A reply must be the frame's last
+ * operation.
+ */
+enum replay_result replay_frame(const unsigned char *body, size_t len, struct pga_emitter *em,
+				struct replay_reply *reply);
+
+#endif

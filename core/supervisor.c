@@ -1,0 +1,323 @@
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "replay.h"
+#include "wire.h"
+#include "worker_proto.h"
+
+extern char **environ;
+
+/* How often a worker that should be exiting is checked on. */
+#define REAP_POLL_NS (5 * NS_PER_MS)
+
+struct worker_proc {
+	pid_t pid;
+	int fd;                   /* the collector's end of the socketpair */
+	struct wire_buf out;
+	struct wire_inbox in;
+	bool lost;                /* EOF, a write failure or a protocol error seen */
+	bool protocol_error;
+	char name[64];
+};
+
+pid_t worker_pid(const struct worker_proc *w)
+{
+	return w->pid;
+}
+
+/* ---- spawning ---- */
+
+/*
+ * The worker's end must not be fd WORKER_FD already: dup2 onto itself
+ * would leave its close-on-exec flag set.
+ */
+static int child_end_fd(int fd)
+{
+	int moved;
+
+	if (fd != WORKER_FD)
+		return fd;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, WORKER_FD + 1);
+	close(fd);
+	return moved;
+}
+
+/*
+ * posix_spawn, not fork: the collector has threads (and libcurl, GnuTLS),
+ * and only exec is safe in the child of a multi-threaded fork.  The
+ * worker inherits the caller's signal mask (HUP, INT, TERM blocked) until
+ * it has set its own dispositions.
+ */
+static int spawn(struct worker_proc *w, int child_fd)
+{
+	posix_spawn_file_actions_t actions;
+	char parent[32];
+	char *argv[] = { "pganalytics-collector", WORKER_ARG, w->name, parent, NULL };
+	int rc;
+
+	snprintf(parent, sizeof(parent), "%ld", (long)getpid());
+	if (posix_spawn_file_actions_init(&actions) != 0)
+		return ENOMEM;
+	rc = posix_spawn_file_actions_adddup2(&actions, child_fd, WORKER_FD);
+	if (rc == 0)
+		rc = posix_spawn(&w->pid, "/proc/self/exe", &actions, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&actions);
+	return rc;
+}
+
+static void free_proc(struct worker_proc *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	wire_buf_free(&w->out);
+	wire_inbox_free(&w->in);
+	free(w);
+}
+
+static struct worker_proc *launch(const char *name)
+{
+	struct worker_proc *w = calloc(1, sizeof(*w));
+	int sv[2], child_fd, rc;
+
+	if (!w)
+		return NULL;
+	w->fd = -1;
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	wire_buf_init(&w->out);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		log_msg(LOG_LVL_ERROR, "plugin %s: cannot create a socketpair for its worker: %s",
+			name, strerror(errno));
+		free_proc(w);
+		return NULL;
+	}
+	w->fd = sv[0];
+	child_fd = child_end_fd(sv[1]);
+	rc = child_fd < 0 ? errno : spawn(w, child_fd);
+	if (child_fd >= 0)
+		close(child_fd);
+	if (rc != 0) {
+		log_msg(LOG_LVL_ERROR, "plugin %s: cannot start its worker process: %s", name,
+			strerror(rc));
+		free_proc(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* ---- talking ---- */
+
+static int send_frame(struct worker_proc *w)
+{
+	if (wire_flush(&w->out, w->fd) == 0)
+		return 0;
+	w->lost = true;
+	return -1;
+}
+
+static int request(struct worker_proc *w, enum worker_op op, uint64_t deadline_ns)
+{
+	wire_put_u8(&w->out, (uint8_t)op);
+	if (op != WOP_SHUTDOWN)
+		wire_put_u64(&w->out, deadline_ns);
+	wire_put_u8(&w->out, (uint8_t)log_get_level());
+	return send_frame(w);
+}
+
+/* Milliseconds to poll until `until`, rounded up so that it is not missed. */
+static int poll_ms(uint64_t until)
+{
+	uint64_t now = clock_monotonic_ns(), left;
+
+	if (now >= until)
+		return 0;
+	left = (until - now + NS_PER_MS - 1) / NS_PER_MS;
+	return left > 60000 ? 60000 : (int)left;
+}
+
+/* Replay every complete frame held; REPLAY_MORE when no reply came yet. */
+static enum replay_result drain(struct worker_proc *w, struct pga_emitter *em,
+				struct replay_reply *reply)
+{
+	const unsigned char *body;
+	size_t len;
+	int got;
+
+	while ((got = wire_inbox_next(&w->in, &body, &len)) > 0) {
+		enum replay_result res = replay_frame(body, len, em, reply);
+
+		if (res != REPLAY_MORE)
+			return res;
+	}
+	return got < 0 ? REPLAY_BAD : REPLAY_MORE;
+}
+
+/* Read what the worker sent until its reply, `until`, or its end. */
+static enum worker_outcome await_reply(struct worker_proc *w, enum worker_op expected,
+				       uint64_t until, struct pga_emitter *em,
+				       struct worker_reply *out)
+{
+	struct replay_reply reply = { 0 };
+
+	for (;;) {
+		struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+		enum replay_result res = drain(w, em, &reply);
+		long n;
+
+		if (res == REPLAY_REPLIED && reply.request == (int)expected) {
+			out->status = reply.status;
+			out->cpu_ns = reply.cpu_ns;
+			return WORKER_ANSWERED;
+		}
+		if (res != REPLAY_MORE) {
+			w->protocol_error = true;
+			w->lost = true;
+			return WORKER_LOST;
+		}
+		if (poll(&pfd, 1, poll_ms(until)) < 0 && errno != EINTR)
+			return WORKER_LOST;
+		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (clock_monotonic_ns() >= until)
+				return WORKER_TIMED_OUT;
+			continue;
+		}
+		n = wire_inbox_read(&w->in, w->fd);
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+			w->lost = true;
+			return WORKER_LOST;
+		}
+	}
+}
+
+enum worker_outcome worker_call(struct worker_proc *w, enum worker_op request_op,
+				uint64_t deadline_ns, uint64_t until,
+				struct pga_emitter *em, struct worker_reply *reply)
+{
+	if (w->lost || request(w, request_op, deadline_ns) < 0)
+		return WORKER_LOST;
+	return await_reply(w, request_op, until, request_op == WOP_COLLECT ? em : NULL, reply);
+}
+
+struct worker_proc *worker_start(const char *name, const struct worker_setup *setup,
+				 uint64_t until, struct worker_end *end)
+{
+	struct worker_proc *w = launch(name);
+	struct worker_reply reply;
+	enum worker_outcome outcome;
+
+	memset(end, 0, sizeof(*end));
+	if (!w)
+		return NULL;
+	worker_put_setup(&w->out, setup);
+	if (send_frame(w) < 0)
+		outcome = WORKER_LOST;
+	else
+		outcome = await_reply(w, WOP_SETUP, until, NULL, &reply);
+	if (outcome == WORKER_ANSWERED && reply.status == PGA_OK)
+		return w;
+	if (outcome == WORKER_TIMED_OUT)
+		log_msg(LOG_LVL_ERROR, "plugin %s: its worker did not load the plugin in time", name);
+	worker_finish(w, clock_monotonic_ns() + WORKER_SHUTDOWN_NS, end);
+	return NULL;
+}
+
+/* ---- ending ---- */
+
+static void fill_end(struct worker_end *end, int status, bool protocol_error)
+{
+	memset(end, 0, sizeof(*end));
+	end->protocol_error = protocol_error;
+	if (WIFSIGNALED(status)) {
+		end->signaled = true;
+		end->signal = WTERMSIG(status);
+	} else if (WIFEXITED(status)) {
+		end->status = WEXITSTATUS(status);
+	}
+}
+
+/* waitpid until `until`; true once reaped (status in *status). */
+static bool reap_until(pid_t pid, uint64_t until, int *status)
+{
+	const struct timespec pause = { 0, (long)REAP_POLL_NS };
+
+	for (;;) {
+		pid_t got = waitpid(pid, status, WNOHANG);
+
+		if (got == pid || (got < 0 && errno != EINTR))
+			return true;
+		if (clock_monotonic_ns() >= until)
+			return false;
+		nanosleep(&pause, NULL);
+	}
+}
+
+static void reap_killed(pid_t pid, int *status)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+}
+
+bool worker_finish(struct worker_proc *w, uint64_t until, struct worker_end *end)
+{
+	int status = 0;
+	bool killed = false;
+
+	close(w->fd);
+	w->fd = -1;
+	/* One that broke the protocol is in no state to be waited for. */
+	if (w->protocol_error || !reap_until(w->pid, until, &status)) {
+		reap_killed(w->pid, &status);
+		killed = true;
+	}
+	fill_end(end, status, w->protocol_error);
+	free_proc(w);
+	return killed;
+}
+
+void worker_kill(struct worker_proc *w, struct worker_end *end)
+{
+	int status = 0;
+
+	reap_killed(w->pid, &status);
+	fill_end(end, status, w->protocol_error);
+	free_proc(w);
+}
+
+static const char *exit_meaning(int status)
+{
+	switch (status) {
+	case WORKER_EXIT_SETUP: return " (the worker could not load the plugin)";
+	case WORKER_EXIT_NOMEM: return " (out of memory in the worker)";
+	case WORKER_EXIT_PROTOCOL: return " (the worker did not understand the collector)";
+	case WORKER_EXIT_PARENT_GONE: return " (the worker lost the collector)";
+	default: return "";
+	}
+}
+
+void worker_describe_end(const struct worker_end *end, char *out, size_t out_size)
+{
+	const char *abbrev;
+
+	if (end->protocol_error) {
+		snprintf(out, out_size, "protocol error");
+	} else if (end->signaled) {
+		abbrev = sigabbrev_np(end->signal);
+		snprintf(out, out_size, "signal %d (SIG%s)", end->signal, abbrev ? abbrev : "?");
+	} else {
+		snprintf(out, out_size, "exit status %d%s", end->status, exit_meaning(end->status));
+	}
+}
