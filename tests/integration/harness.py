@@ -253,7 +253,7 @@ class Daemon:
     """A collector started in the foreground; stdout and stderr go to files
     in the test's directory so they can be read while it runs."""
 
-    def __init__(self, case, args):
+    def __init__(self, case, args, env=None):
         self.case = case
         self.args = [case.env.binary] + list(args)
         index = len(case.daemons)
@@ -261,8 +261,9 @@ class Daemon:
         self.stdout_path = os.path.join(case.tmp, "daemon%d.stdout" % index)
         with open(self.stdout_path, "wb") as out, \
                 open(self.stderr_path, "wb") as err:
-            self.process = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                            stdout=out, stderr=err)
+            self.process = subprocess.Popen(
+                self.args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                env=dict(os.environ, **env) if env else None)
         self.pid = self.process.pid
 
     def stderr(self):
@@ -394,10 +395,11 @@ class Case:
         check_envelope(payload)
         return result, payload
 
-    def start_daemon(self, *args):
-        """Start the collector with -c CONFIG --foreground ARGS."""
+    def start_daemon(self, *args, env=None):
+        """Start the collector with -c CONFIG --foreground ARGS, with the
+        variables of `env` (a dict) added to the environment."""
         daemon = Daemon(self, ["-c", self.config_path, "--foreground"]
-                        + list(args))
+                        + list(args), env)
         self.daemons.append(daemon)
         return daemon
 

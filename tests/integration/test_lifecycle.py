@@ -50,9 +50,11 @@ def test_reload_does_not_hold_up_the_push(case):
 
 
 def test_once_reports_init_failure_and_overrun_states(case):
+    # sleepy on a thread: still inside its collect when the payload goes.
     result, payload = case.once({"init_fail": {},
                                  "sleepy": {"sleep_ms": 4000, "interval": 2,
-                                            "timeout": 1},
+                                            "timeout": 1,
+                                            "isolation": "thread"},
                                  "second": {}})
     check(plugin_health(payload, "init_fail")["state"] == "init_failed",
           "init_fail state: %r" % plugin_health(payload, "init_fail"))
