@@ -133,8 +133,17 @@ $(BUILD)/bench/plugin_bench: bench/plugin_bench.c $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS_ALL) $(DEPS_LIBS) -ldl -lpthread -lm
 
+$(BUILD)/bench/isolation_bench: bench/isolation_bench.c $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS_ALL) $(DEPS_LIBS) -ldl -lpthread -lm
+
+$(BUILD)/bench/wide.so: bench/wide_plugin.c sdk/include/pganalytics/plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $< $(LDFLAGS_ALL)
+
 # The delivery benchmark starts tests/receiver/receiver.py (python3, openssl).
-bench: all $(BUILD)/bench/core_bench $(BUILD)/bench/delivery_bench $(BUILD)/bench/plugin_bench
+bench: all $(BUILD)/bench/core_bench $(BUILD)/bench/delivery_bench $(BUILD)/bench/plugin_bench \
+       $(BUILD)/bench/isolation_bench $(BUILD)/bench/wide.so
 	$(BUILD)/bench/core_bench
 	PYTHON=$(PYTHON) sh bench/run-delivery-bench.sh $(BUILD)
 	$(PYTHON) bench/rss_bench.py $(BUILD)
@@ -142,6 +151,7 @@ bench: all $(BUILD)/bench/core_bench $(BUILD)/bench/delivery_bench $(BUILD)/benc
 	$(BUILD)/bench/plugin_bench $(BUILD)/plugins/sysstat.so 5001
 	$(PYTHON) bench/disk_bench.py --build $(BUILD)
 	$(PYTHON) bench/pglog_bench.py --build $(BUILD)
+	$(BUILD)/bench/isolation_bench $(BUILD)/bench/wide.so
 
 # Fuzzing (not part of check): each tests/fuzz/NAME.c is a libFuzzer target
 # built with clang from the parser sources its NAME.mk lists in

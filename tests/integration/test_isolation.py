@@ -242,6 +242,8 @@ def test_no_orphan_workers_after_the_collector_is_killed(case):
     workers = wait_until(lambda: len(worker_processes(daemon.pid)) == 2 and
                          worker_processes(daemon.pid), "two worker processes")
     check(sorted(workers.values()) == ["faulty", "second"], "workers: %r" % workers)
+    # Should this test fail, do not leave a spinning orphan behind.
+    case.cleanups.append(lambda: [os.kill(pid, signal.SIGKILL) for pid in workers if alive(pid)])
     os.kill(daemon.pid, signal.SIGKILL)
     daemon.process.wait()
     wait_until(lambda: not any(alive(pid) for pid in workers),
