@@ -11,7 +11,8 @@
  * process (every thread) plus, in process mode, the worker's (reaped, so
  * in RUSAGE_CHILDREN).  The fixed cost of a run (a thread, or spawning and
  * loading a worker) is measured with 0 records and subtracted, so what is
- * left is the cost per record; the median of RUNS runs is printed.  The
+ * left is the cost per record.  Thread and process runs alternate RUNS
+ * times; the medians, and the median of the pairs' ratios, are printed.  The
  * idle worker's Rss, Pss and private memory come from its
  * /proc/PID/smaps_rollup once it has run init.  Nothing is asserted.
  */
@@ -99,23 +100,39 @@ static double median(double *values, int n)
 	return values[n / 2];
 }
 
-/* Median microseconds of CPU per record in `mode`. */
+/* Microseconds of CPU per record in `mode`: a full run less an empty one. */
 static double per_record_us(struct plugin_image *image, const char *state_dir,
-			    enum plugin_isolation mode, long records, int runs)
+			    enum plugin_isolation mode, long records)
 {
-	double samples[MAX_RUNS];
+	double empty = measure(image, state_dir, mode, 0);
+	double full = measure(image, state_dir, mode, records);
+
+	if (empty < 0 || full < 0) {
+		fprintf(stderr, "isolation_bench: a run lost records\n");
+		exit(1);
+	}
+	return (full - empty) / (double)records * 1e6;
+}
+
+/*
+ * Thread and process runs alternate, so that both see the same machine
+ * (other load, CPU frequency); the ratio is taken per pair.
+ */
+static void compare(struct plugin_image *image, const char *state_dir, long records, int runs)
+{
+	double thread[MAX_RUNS], process[MAX_RUNS], ratio[MAX_RUNS];
 
 	for (int i = 0; i < runs; i++) {
-		double empty = measure(image, state_dir, mode, 0);
-		double full = measure(image, state_dir, mode, records);
-
-		if (empty < 0 || full < 0) {
-			fprintf(stderr, "isolation_bench: a run lost records\n");
-			exit(1);
-		}
-		samples[i] = (full - empty) / (double)records * 1e6;
+		thread[i] = per_record_us(image, state_dir, ISOLATION_THREAD, records);
+		process[i] = per_record_us(image, state_dir, ISOLATION_PROCESS, records);
+		ratio[i] = process[i] / thread[i];
 	}
-	return median(samples, runs);
+	printf("isolation: %ld records of 20 values per run, median of %d alternating pairs\n",
+	       records, runs);
+	printf("thread:  %.3f us CPU per record\n", median(thread, runs));
+	printf("process: %.3f us CPU per record (collector + worker)\n", median(process, runs));
+	printf("process / thread: %+.1f%% (median of the pairs' ratios)\n",
+	       (median(ratio, runs) - 1.0) * 100.0);
 }
 
 /* One line of /proc/PID/smaps_rollup, in kB (0 when absent). */
@@ -170,10 +187,9 @@ static void worker_memory(struct plugin_image *image, const char *state_dir)
 int main(int argc, char **argv)
 {
 	char state_dir[] = "/tmp/pga-isolation-bench.XXXXXX";
-	long records = argc > 2 ? atol(argv[2]) : 100000;
-	int runs = argc > 3 ? atoi(argv[3]) : 5;
+	long records = argc > 2 ? atol(argv[2]) : 50000;
+	int runs = argc > 3 ? atoi(argv[3]) : 11;
 	struct plugin_image *image;
-	double thread_us, process_us;
 
 	/* The runner starts workers from /proc/self/exe: this program. */
 	if (argc > 1 && strcmp(argv[1], WORKER_ARG) == 0)
@@ -185,12 +201,7 @@ int main(int argc, char **argv)
 	log_open(false, LOG_LVL_WARNING);
 	if (!mkdtemp(state_dir) || loader_open("wide", argv[1], &image) != LOADER_OK)
 		return 1;
-	thread_us = per_record_us(image, state_dir, ISOLATION_THREAD, records, runs);
-	process_us = per_record_us(image, state_dir, ISOLATION_PROCESS, records, runs);
-	printf("isolation: %ld records of 20 values per run, median of %d runs\n", records, runs);
-	printf("thread:  %.3f us CPU per record\n", thread_us);
-	printf("process: %.3f us CPU per record (collector + worker), %+.1f%%\n", process_us,
-	       (process_us / thread_us - 1.0) * 100.0);
+	compare(image, state_dir, records, runs);
 	worker_memory(image, state_dir);
 	return 0;
 }

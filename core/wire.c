@@ -62,27 +62,6 @@ fail:
 	return NULL;
 }
 
-void wire_put_bytes(struct wire_buf *buf, const char *s, size_t len)
-{
-	unsigned char *at;
-
-	if (!s) {
-		wire_put_u32(buf, WIRE_NULL_STRING);
-		return;
-	}
-	if (len >= WIRE_NULL_STRING) {
-		buf->failed = true;
-		return;
-	}
-	at = wire_reserve(buf, sizeof(uint32_t) + len + 1);
-	if (!at)
-		return;
-	uint32_t n = (uint32_t)len;
-	memcpy(at, &n, sizeof(n));
-	memcpy(at + sizeof(n), s, len);
-	at[sizeof(n) + len] = '\0';
-}
-
 void wire_put_string(struct wire_buf *buf, const char *s)
 {
 	wire_put_bytes(buf, s, s ? strlen(s) : 0);
@@ -126,55 +105,6 @@ int wire_flush(struct wire_buf *buf, int fd)
 }
 
 /* ---- reading ---- */
-
-static bool take(struct wire_reader *r, void *out, size_t n)
-{
-	if (r->bad || (size_t)(r->end - r->p) < n) {
-		r->bad = true;
-		memset(out, 0, n);
-		return false;
-	}
-	memcpy(out, r->p, n);
-	r->p += n;
-	return true;
-}
-
-uint8_t wire_get_u8(struct wire_reader *r)
-{
-	uint8_t v;
-
-	take(r, &v, sizeof(v));
-	return v;
-}
-
-uint32_t wire_get_u32(struct wire_reader *r)
-{
-	uint32_t v;
-
-	take(r, &v, sizeof(v));
-	return v;
-}
-
-uint64_t wire_get_u64(struct wire_reader *r)
-{
-	uint64_t v;
-
-	take(r, &v, sizeof(v));
-	return v;
-}
-
-int64_t wire_get_i64(struct wire_reader *r)
-{
-	return (int64_t)wire_get_u64(r);
-}
-
-double wire_get_f64(struct wire_reader *r)
-{
-	double v;
-
-	take(r, &v, sizeof(v));
-	return v;
-}
 
 const char *wire_get_bytes(struct wire_reader *r, size_t *len)
 {

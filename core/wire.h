@@ -99,7 +99,27 @@ static inline void wire_put_f64(struct wire_buf *buf, double v)
 }
 
 /* wire_put_bytes - `len` bytes as a string (len + bytes + NUL); s NULL: a NULL string. */
-void wire_put_bytes(struct wire_buf *buf, const char *s, size_t len);
+static inline void wire_put_bytes(struct wire_buf *buf, const char *s, size_t len)
+{
+	unsigned char *at;
+	uint32_t n;
+
+	if (!s) {
+		wire_put_u32(buf, WIRE_NULL_STRING);
+		return;
+	}
+	if (len >= WIRE_NULL_STRING) {
+		buf->failed = true;
+		return;
+	}
+	at = wire_reserve(buf, sizeof(n) + len + 1);
+	if (!at)
+		return;
+	n = (uint32_t)len;
+	memcpy(at, &n, sizeof(n));
+	memcpy(at + sizeof(n), s, len);
+	at[sizeof(n) + len] = '\0';
+}
 
 /* wire_put_string - a C string (NULL allowed). */
 void wire_put_string(struct wire_buf *buf, const char *s);
@@ -141,11 +161,58 @@ static inline bool wire_reader_done(const struct wire_reader *r)
 	return r->bad || r->p >= r->end;
 }
 
-uint8_t wire_get_u8(struct wire_reader *r);
-uint32_t wire_get_u32(struct wire_reader *r);
-uint64_t wire_get_u64(struct wire_reader *r);
-int64_t wire_get_i64(struct wire_reader *r);
-double wire_get_f64(struct wire_reader *r);
+/*
+ * wire_take - copy n bytes of the body to out and step over them; past the
+ * end, zeros and `bad` latched.  Inline: every field of every record goes
+ * through it.
+ */
+static inline void wire_take(struct wire_reader *r, void *out, size_t n)
+{
+	if (r->bad || (size_t)(r->end - r->p) < n) {
+		r->bad = true;
+		memset(out, 0, n);
+		return;
+	}
+	memcpy(out, r->p, n);
+	r->p += n;
+}
+
+static inline uint8_t wire_get_u8(struct wire_reader *r)
+{
+	uint8_t v;
+
+	wire_take(r, &v, sizeof(v));
+	return v;
+}
+
+static inline uint32_t wire_get_u32(struct wire_reader *r)
+{
+	uint32_t v;
+
+	wire_take(r, &v, sizeof(v));
+	return v;
+}
+
+static inline uint64_t wire_get_u64(struct wire_reader *r)
+{
+	uint64_t v;
+
+	wire_take(r, &v, sizeof(v));
+	return v;
+}
+
+static inline int64_t wire_get_i64(struct wire_reader *r)
+{
+	return (int64_t)wire_get_u64(r);
+}
+
+static inline double wire_get_f64(struct wire_reader *r)
+{
+	double v;
+
+	wire_take(r, &v, sizeof(v));
+	return v;
+}
 
 /*
  * wire_get_bytes - a string written by wire_put_bytes: a pointer into the
