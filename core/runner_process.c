@@ -102,15 +102,17 @@ static bool ensure_worker(struct runner *r, uint64_t until)
 	if (r->worker)
 		return true;
 	r->worker = worker_start(r->ctx.name, &setup, until, &end);
+	if (!r->worker)
+		return false;
 	runner_lock(r);
 	if (r->workers_started++ > 0)
 		r->stats.worker_restarts++;
-	r->stats.worker_pid = r->worker ? (long)worker_pid(r->worker) : 0;
+	r->stats.worker_pid = (long)worker_pid(r->worker);
 	runner_unlock(r);
-	if (r->worker && r->workers_started > 1)
+	if (r->workers_started > 1)
 		log_msg(LOG_LVL_INFO, "plugin %s: worker restarted (pid %ld)", r->ctx.name,
 			(long)worker_pid(r->worker));
-	return r->worker != NULL;
+	return true;
 }
 
 int runner_process_init(struct runner *r)

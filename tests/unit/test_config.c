@@ -315,7 +315,7 @@ static void test_bind_rejects_undeclared_key_with_valid_keys(void **state)
 	struct fixture *f = *state;
 	struct plugin_section *s;
 	struct config *cfg;
-	char expected[256];
+	char expected[512];
 	char *log;
 
 	/* The other plugin's unknown keys are none of good's business. */
@@ -328,7 +328,7 @@ static void test_bind_rejects_undeclared_key_with_valid_keys(void **state)
 	assert_int_equal(config_bind_plugin(cfg, s, good_options, N_GOOD), -1);
 	log = capture_end();
 	snprintf(expected, sizeof(expected),
-		 "%s:8: no such option 'greting' in plugin \"good\"; valid keys: enabled, interval, timeout, path, greeting, count, ratio, loud, tags",
+		 "%s:8: no such option 'greting' in plugin \"good\"; valid keys: enabled, interval, timeout, path, isolation, memory_limit_mb, greeting, count, ratio, loud, tags",
 		 f->main_path);
 	assert_non_null(strstr(log, expected));
 	assert_int_equal(count_occurrences(log, "colour"), 0);
