@@ -1,5 +1,6 @@
 #include "replay.h"
 
+#include <string.h>
 #include <time.h>
 
 #include "emitter.h"
@@ -106,17 +107,27 @@ static bool replay_emitter_op(struct wire_reader *r, uint8_t op, struct pga_emit
 	}
 }
 
-/* A log line the worker formatted (the plugin's prefix included). */
-static void replay_log(struct wire_reader *r)
+/*
+ * A log line the worker formatted.  The collector, not the worker, decides
+ * whose line it is: one that does not start with this plugin's own prefix
+ * gets it, so that a worker cannot pass its lines off as the collector's
+ * or another plugin's.
+ */
+static void replay_log(struct wire_reader *r, const char *plugin_name)
 {
 	uint8_t level = wire_get_u8(r);
 	const char *line = text(r);
+	size_t name_len = strlen(plugin_name);
 
 	if (r->bad || !line || level > LOG_LVL_DEBUG) {
 		r->bad = true;
 		return;
 	}
-	log_msg((enum log_level)level, "%s", line);
+	if (strncmp(line, "plugin ", 7) == 0 && strncmp(line + 7, plugin_name, name_len) == 0 &&
+	    strncmp(line + 7 + name_len, ": ", 2) == 0)
+		log_msg((enum log_level)level, "%s", line);
+	else
+		log_msg((enum log_level)level, "plugin %s: %s", plugin_name, line);
 }
 
 static void read_reply(struct wire_reader *r, struct replay_reply *reply)
@@ -127,7 +138,7 @@ static void read_reply(struct wire_reader *r, struct replay_reply *reply)
 }
 
 enum replay_result replay_frame(const unsigned char *body, size_t len, struct pga_emitter *em,
-				struct replay_reply *reply)
+				const char *plugin_name, struct replay_reply *reply)
 {
 	struct wire_reader r;
 
@@ -136,7 +147,7 @@ enum replay_result replay_frame(const unsigned char *body, size_t len, struct pg
 		uint8_t op = wire_get_u8(&r);
 
 		if (op == WOP_LOG) {
-			replay_log(&r);
+			replay_log(&r, plugin_name);
 		} else if (op == WOP_REPLY) {
 			read_reply(&r, reply);
 			return !r.bad && wire_reader_done(&r) ? REPLAY_REPLIED : REPLAY_BAD;

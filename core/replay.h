@@ -30,11 +30,12 @@ struct replay_reply {
 };
 
 /*
- * replay_frame - replay one frame body.  em is the emitter of the cycle in
- * progress, NULL outside collect.  A reply must be the frame's last
- * operation.
+ * replay_frame - replay one frame body from the worker of plugin
+ * `plugin_name`.  em is the emitter of the cycle in progress, NULL outside
+ * collect.  Log lines are logged with the plugin's prefix (added unless the
+ * line has it).  A reply must be the frame's last operation.
  */
 enum replay_result replay_frame(const unsigned char *body, size_t len, struct pga_emitter *em,
-				struct replay_reply *reply);
+				const char *plugin_name, struct replay_reply *reply);
 
 #endif

@@ -157,7 +157,7 @@ static enum replay_result drain(struct worker_proc *w, struct pga_emitter *em,
 	int got;
 
 	while ((got = wire_inbox_next(&w->in, &body, &len)) > 0) {
-		enum replay_result res = replay_frame(body, len, em, reply);
+		enum replay_result res = replay_frame(body, len, em, w->name, reply);
 
 		if (res != REPLAY_MORE)
 			return res;
