@@ -50,8 +50,9 @@ BIN       := $(BUILD)/pganalytics-collector
 CORE_LIB  := $(BUILD)/libpgacore.a
 
 # Bundled plugins: every plugins/NAME/*.c becomes $(BUILD)/plugins/NAME.so.
-# A plugin may set NAME_CFLAGS and NAME_LIBS in plugins/NAME/libs.mk.
-PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
+# A plugin may set NAME_CFLAGS, NAME_LIBS and NAME_EXTRA_SOURCES (files of
+# plugins/common/, compiled into the plugin) in plugins/NAME/libs.mk.
+PLUGIN_NAMES := $(filter-out common,$(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c)))))
 PLUGIN_SOS   := $(patsubst %,$(BUILD)/plugins/%.so,$(sort $(PLUGIN_NAMES)))
 -include $(wildcard plugins/*/libs.mk)
 
@@ -79,9 +80,10 @@ $(CORE_LIB): $(CORE_OBJS)
 $(BIN): $(MAIN_OBJ) $(CORE_LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEPS_LIBS) -ldl -lpthread -lm
 
-$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $(wildcard sdk/include/pganalytics/*.h)
+$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$($$*_EXTRA_SOURCES) \
+                      $(wildcard plugins/common/*.h) $(wildcard sdk/include/pganalytics/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(PLUGIN_CFLAGS) $($*_CFLAGS) -Iplugins/$* -shared -o $@ $(filter %.c,$^) $(LDFLAGS_ALL) $($*_LIBS)
+	$(CC) $(PLUGIN_CFLAGS) $($*_CFLAGS) -Iplugins/$* -Iplugins/common -shared -o $@ $(filter %.c,$^) $(LDFLAGS_ALL) $($*_LIBS)
 
 # The SDK example is built here with the in-tree header; the test suite also
 # builds it out of tree against an installed SDK with only pkg-config.
