@@ -4,9 +4,15 @@
 #   make check                build and run the whole test suite
 #   make check SANITIZE=1     the same under AddressSanitizer + UBSan (separate build dir)
 #   make install DESTDIR=... PREFIX=...
+#   make demo                 a 30-second tour: PostgreSQL, a test backend, the collector
+#   make deb                  Debian packages in $(BUILD)/packages (packaging/deb)
+#   make rpm                  rpm packages, the same split (packaging/rpm)
 #   make WERROR=1             treat compiler warnings as errors (CI does)
 
 VERSION    := 0.1.0
+# The plugin ABI's major version, from the header alone: packages provide
+# pganalytics-plugin-abi-N and the pkg-config file says abi_major=N.
+PLUGIN_ABI_MAJOR := $(shell sed -n 's/^\#define PGA_ABI_MAJOR[[:space:]]*\([0-9][0-9]*\).*/\1/p' sdk/include/pganalytics/plugin.h)
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin
@@ -15,6 +21,9 @@ INCLUDEDIR ?= $(PREFIX)/include
 PLUGINDIR  ?= $(LIBDIR)/pganalytics/plugins
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
@@ -56,8 +65,9 @@ BIN       := $(BUILD)/pganalytics-collector
 CORE_LIB  := $(BUILD)/libpgacore.a
 
 # Bundled plugins: every plugins/NAME/*.c becomes $(BUILD)/plugins/NAME.so.
-# A plugin may set NAME_CFLAGS and NAME_LIBS in plugins/NAME/libs.mk.
-PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
+# A plugin may set NAME_CFLAGS, NAME_LIBS and NAME_EXTRA_SOURCES (files of
+# plugins/common/, compiled into the plugin) in plugins/NAME/libs.mk.
+PLUGIN_NAMES := $(filter-out common,$(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c)))))
 PLUGIN_SOS   := $(patsubst %,$(BUILD)/plugins/%.so,$(sort $(PLUGIN_NAMES)))
 -include $(wildcard plugins/*/libs.mk)
 
@@ -85,9 +95,10 @@ $(CORE_LIB): $(CORE_OBJS)
 $(BIN): $(MAIN_OBJ) $(CORE_LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEPS_LIBS) -ldl -lpthread -lm
 
-$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $(wildcard sdk/include/pganalytics/*.h)
+$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$($$*_EXTRA_SOURCES) \
+                      $(wildcard plugins/common/*.h) $(wildcard sdk/include/pganalytics/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(PLUGIN_CFLAGS) $($*_CFLAGS) -Iplugins/$* -shared -o $@ $(filter %.c,$^) $(LDFLAGS_ALL) $($*_LIBS)
+	$(CC) $(PLUGIN_CFLAGS) $($*_CFLAGS) -Iplugins/$* -Iplugins/common -shared -o $@ $(filter %.c,$^) $(LDFLAGS_ALL) $($*_LIBS)
 
 # The SDK example is built here with the in-tree header; the test suite also
 # builds it out of tree against an installed SDK with only pkg-config.
@@ -180,7 +191,7 @@ fuzz: $(patsubst %,build/fuzz/%,$(FUZZ_NAMES))
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
-	  $(DESTDIR)$(INCLUDEDIR)/pganalytics $(DESTDIR)$(LIBDIR)/pkgconfig \
+	  $(DESTDIR)$(INCLUDEDIR)/pganalytics $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(SYSCONFDIR)/pganalytics/collector.d \
 	  $(DESTDIR)$(DATADIR)/doc/pganalytics-collector/examples/hello
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/pganalytics-collector
@@ -189,11 +200,75 @@ install: all
 	install -m 0644 sdk/include/pganalytics/utf8.h $(DESTDIR)$(INCLUDEDIR)/pganalytics/utf8.h
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
-	    sdk/pganalytics-plugin.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/pganalytics-plugin.pc
+	    -e 's|@ABI_MAJOR@|$(PLUGIN_ABI_MAJOR)|g' sdk/pganalytics-plugin.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/pganalytics-plugin.pc
 	install -m 0644 sdk/examples/hello/hello.c sdk/examples/hello/Makefile sdk/examples/hello/hello.conf \
 	  $(DESTDIR)$(DATADIR)/doc/pganalytics-collector/examples/hello/
 	test -e $(DESTDIR)$(SYSCONFDIR)/pganalytics/collector.conf || \
 	  install -m 0644 etc/collector.conf $(DESTDIR)$(SYSCONFDIR)/pganalytics/collector.conf
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    packaging/systemd/pganalytics-collector.service.in > $(DESTDIR)$(UNITDIR)/pganalytics-collector.service
+	@# Each bundled plugin's drop-in (enabling it), unless one is there already.
+	@set -e; for name in $(sort $(PLUGIN_NAMES)); do \
+	  dest=$(DESTDIR)$(SYSCONFDIR)/pganalytics/collector.d/$$name.conf; \
+	  if [ -f plugins/$$name/$$name.conf ] && [ ! -e $$dest ]; then \
+	    echo "install -m 0644 plugins/$$name/$$name.conf $$dest"; \
+	    install -m 0644 plugins/$$name/$$name.conf $$dest; fi; \
+	done
+	@set -e; for page in $(MAN_PAGES); do \
+	  dir=$(DESTDIR)$(MANDIR)/man$${page##*.}; \
+	  echo "install -m 0644 $$page $$dir/"; install -d $$dir; install -m 0644 $$page $$dir/; \
+	done
+
+# Packages (packaging/): `make deb`, `make rpm`, written to $(PKGDIR).
+# Both build the tree again in $(PKG_BUILD) with PREFIX=/usr, since the
+# default configuration and plugin paths are compiled into the program.
+# The plugins' virtual package, pganalytics-plugin-abi-N, takes N from the
+# ABI header alone.  rpmbuild runs with --nodeps: on Debian, rpm's database
+# knows none of the BuildRequires.
+MAN_PAGES   := $(wildcard man/*.[358])
+PKGDIR      ?= $(BUILD)/packages
+PKG_BUILD   := $(BUILD)/pkg-build
+PKG_WORK    := $(BUILD)/pkg-work
+# File dates in the packages: the last commit's, or now outside a git checkout
+# (a source tarball), never 1970, which lintian rejects.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+# Distribution hardening (as dpkg-buildflags and rpm's %optflags add it);
+# FORTIFY only without sanitizers, which intercept the same functions.
+PKG_OPTFLAGS := $(OPTFLAGS) -fstack-protector-strong $(if $(SANITIZE),,-D_FORTIFY_SOURCE=2)
+PKG_LDFLAGS  := $(LDFLAGS) -Wl,-z,relro -Wl,-z,now
+PKG_MAKE = $(MAKE) --no-print-directory BUILD=$(PKG_BUILD) PREFIX=/usr SYSCONFDIR=/etc \
+           PKGCONFIGDIR=/usr/share/pkgconfig OPTFLAGS='$(PKG_OPTFLAGS)' LDFLAGS='$(PKG_LDFLAGS)'
+
+.PHONY: deb rpm pkg-build
+# One build for both, so that `make -j2 deb rpm` does not compile it twice at once.
+pkg-build:
+	+$(PKG_MAKE) all
+
+deb: pkg-build
+	rm -rf $(PKG_WORK)/deb
+	+$(PKG_MAKE) UNITDIR=/lib/systemd/system DESTDIR=$(abspath $(PKG_WORK)/deb/staging) install
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) sh packaging/deb/build-debs $(PKG_WORK)/deb/staging \
+	  $(PKG_WORK)/deb $(PKGDIR) $(VERSION) $(PLUGIN_ABI_MAJOR) $(sort $(PLUGIN_NAMES))
+
+rpm: pkg-build
+	rm -rf $(PKG_WORK)/rpm
+	mkdir -p $(PKG_WORK)/rpm $(PKGDIR)
+	sh packaging/plugin-descriptions $(PKG_BUILD)/pganalytics-collector $(abspath $(PKG_BUILD)/plugins) \
+	  $(sort $(PLUGIN_NAMES)) > $(PKG_WORK)/rpm/plugins.tsv
+	sh packaging/rpm/make-spec $(VERSION) $(PLUGIN_ABI_MAJOR) $(PKG_WORK)/rpm/plugins.tsv $(MAN_PAGES) \
+	  > $(PKG_WORK)/rpm/pganalytics-collector.spec
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) MAKEFLAGS= rpmbuild -bb --nodeps --quiet \
+	  --define '_topdir $(abspath $(PKG_WORK)/rpm)' --define '_rpmdir $(abspath $(PKGDIR))' \
+	  --define '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm' \
+	  --define 'srcdir $(CURDIR)' --define 'pkgbuild $(PKG_BUILD)' \
+	  --define 'pkg_optflags $(PKG_OPTFLAGS)' --define 'pkg_ldflags $(PKG_LDFLAGS)' \
+	  $(PKG_WORK)/rpm/pganalytics-collector.spec
+
+.PHONY: demo
+# The one-command tour: a throwaway PostgreSQL, the test receiver and the
+# collector for a few push intervals, then what the receiver got.
+demo: all
+	$(PYTHON) tools/demo.py --build $(BUILD)
 
 clean:
 	rm -rf build build-sanitize

@@ -471,6 +471,16 @@ static uint64_t earliest(uint64_t a, uint64_t b)
 	return a && (!b || a < b) ? a : b;
 }
 
+/*
+ * When the next configuration pull wants the thread awake; 0 for never.
+ * Not before registration: the pull needs it, and its due time, already
+ * past, would make every wait return at once.
+ */
+static uint64_t pull_wake(struct delivery *d, uint64_t next_pull)
+{
+	return d->pull_interval_ns && !auth_needs_registration(d->auth) ? next_pull : 0;
+}
+
 static void *sending_thread(void *arg)
 {
 	struct delivery *d = arg;
@@ -487,7 +497,7 @@ static void *sending_thread(void *arg)
 			break;
 		next_pull = maybe_pull(d, next_pull);
 		if (retry_at) {
-			if (!wait_for(d, earliest(retry_at, d->pull_interval_ns ? next_pull : 0), true))
+			if (!wait_for(d, earliest(retry_at, pull_wake(d, next_pull)), true))
 				break;
 			if (clock_monotonic_ns() < retry_at)
 				continue;
@@ -498,7 +508,7 @@ static void *sending_thread(void *arg)
 			/* Empty (or unreadable): wait for the next submit or pull. */
 			uint64_t idle = clock_monotonic_ns() + 60 * NS_PER_S;
 
-			if (!wait_for(d, earliest(idle, d->pull_interval_ns ? next_pull : 0), false))
+			if (!wait_for(d, earliest(idle, pull_wake(d, next_pull)), false))
 				break;
 			continue;
 		}

@@ -1,5 +1,6 @@
 #include "plugin_set.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,9 @@ enum loader_result registry_load(struct image_registry *reg, const char *label,
 
 		if (strcmp(known->path, path) != 0)
 			continue;
+		/* Removed (a plugin package uninstalled, its drop-in kept): stop it as if never loaded. */
+		if (stat(path, &st) != 0 && errno == ENOENT)
+			return LOADER_NOT_INSTALLED;
 		/*
 		 * dlopen() of a path already loaded returns the loaded code, and a
 		 * plugin that ran is never unloaded: a replaced file (an upgrade)

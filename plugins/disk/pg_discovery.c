@@ -8,8 +8,7 @@
 #include <libpq-fe.h>
 
 #include "pg_discovery.h"
-
-#define CONNECT_TIMEOUT_S "10"
+#include "pg_session.h"
 
 /*
  * One round trip.  data_directory and log_directory are superuser-only
@@ -27,103 +26,23 @@ static const char DISCOVERY_SQL[] =
 	"UNION ALL SELECT 'role', current_user, NULL, NULL";
 
 struct pg_discovery {
-	char *conninfo;
-	char *options;      /* the session settings, as a libpq "options" value */
-	PGconn *conn;
+	struct pg_session *session;
 };
-
-/* libpq's complaint about a conninfo, with every quoted part hidden. */
-static void describe_bad_conninfo(const char *err, char *why, size_t why_len)
-{
-	size_t used = (size_t)snprintf(why, why_len, "conninfo is not a valid libpq connection string: ");
-	bool quoted = false;
-
-	for (const char *p = err; *p && *p != '\n' && used + 5 < why_len; p++) {
-		if (*p == '"') {
-			quoted = !quoted;
-			used += (size_t)snprintf(why + used, why_len - used, quoted ? "\"..." : "\"");
-		} else if (!quoted) {
-			why[used++] = *p;
-		}
-	}
-	why[used < why_len ? used : why_len - 1] = '\0';
-}
 
 struct pg_discovery *pg_discovery_create(const char *conninfo, int64_t statement_timeout_ms,
 					 char *why, size_t why_len)
 {
-	char *err = NULL;
-	PQconninfoOption *parsed = PQconninfoParse(conninfo, &err);
 	struct pg_discovery *pd;
+	struct pg_session *session = pg_session_create(conninfo, statement_timeout_ms, why, why_len);
 
-	why[0] = '\0';
-	if (!parsed) {
-		if (err)
-			describe_bad_conninfo(err, why, why_len);
-		PQfreemem(err);
+	if (!session)
+		return NULL;
+	if ((pd = calloc(1, sizeof(*pd))) == NULL) {
+		pg_session_free(session);
 		return NULL;
 	}
-	PQconninfoFree(parsed);
-	if ((pd = calloc(1, sizeof(*pd))) == NULL)
-		return NULL;
-	pd->conninfo = strdup(conninfo);
-	if (asprintf(&pd->options, "-c statement_timeout=%lld -c default_transaction_read_only=on "
-				   "-c search_path=pg_catalog,pg_temp",
-		     (long long)statement_timeout_ms) < 0)
-		pd->options = NULL;
-	if (!pd->conninfo || !pd->options) {
-		pg_discovery_free(pd);
-		return NULL;
-	}
+	pd->session = session;
 	return pd;
-}
-
-/* The conninfo is expanded (expand_dbname); the keys after it override it. */
-static PGconn *open_connection(const struct pg_discovery *pd)
-{
-	const char *keys[] = { "dbname", "application_name", "client_encoding", "options",
-			       "connect_timeout", NULL };
-	const char *values[] = { pd->conninfo, "pganalytics-collector", "UTF8", pd->options,
-				 CONNECT_TIMEOUT_S, NULL };
-
-	return PQconnectdbParams(keys, values, 1);
-}
-
-/* "user@host:port/dbname" for messages: never the password. */
-static void describe_server(PGconn *conn, char *buf, size_t len)
-{
-	const char *host = PQhost(conn), *port = PQport(conn);
-	const char *user = PQuser(conn), *db = PQdb(conn);
-
-	snprintf(buf, len, "%s@%s:%s/%s", user ? user : "?", host ? host : "?", port ? port : "?",
-		 db ? db : "?");
-}
-
-static void first_line(const char *text, char *err, size_t err_len, const char *what,
-		       PGconn *conn)
-{
-	char server[256];
-
-	describe_server(conn, server, sizeof(server));
-	snprintf(err, err_len, "%s %s: %.*s", what, server, (int)strcspn(text, "\n"), text);
-}
-
-static bool connection_ready(struct pg_discovery *pd, char *err, size_t err_len)
-{
-	if (pd->conn && PQstatus(pd->conn) == CONNECTION_OK)
-		return true;
-	PQfinish(pd->conn);
-	pd->conn = open_connection(pd);
-	if (!pd->conn) {
-		snprintf(err, err_len, "cannot connect to PostgreSQL: out of memory");
-		return false;
-	}
-	if (PQstatus(pd->conn) == CONNECTION_OK)
-		return true;
-	first_line(PQerrorMessage(pd->conn), err, err_len, "cannot connect to PostgreSQL", pd->conn);
-	PQfinish(pd->conn);
-	pd->conn = NULL;
-	return false;
 }
 
 static char *column(const PGresult *res, int row, int col)
@@ -181,23 +100,16 @@ static bool read_rows(const PGresult *res, struct server_paths *out, const char 
 	return true;
 }
 
-static enum discovery_result query_paths(struct pg_discovery *pd, struct server_paths *out,
-					 char *err, size_t err_len)
+static enum discovery_result read_paths(const PGresult *res, struct server_paths *out, char *err,
+				       size_t err_len)
 {
-	PGresult *res = PQexec(pd->conn, DISCOVERY_SQL);
 	struct server_paths fresh;
 	const char *role = "?";
 	enum discovery_result result = DISCOVERY_OK;
 
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 4) {
-		first_line(PQresultErrorMessage(res), err, err_len, "cannot read the paths from", pd->conn);
-		PQclear(res);
-		return DISCOVERY_FAILED;
-	}
 	if (!read_rows(res, &fresh, &role)) {
 		snprintf(err, err_len, "out of memory reading the paths from the server");
 		server_paths_clear(&fresh);
-		PQclear(res);
 		return DISCOVERY_FAILED;
 	}
 	if (!fresh.data_directory || !fresh.log_directory) {
@@ -207,7 +119,6 @@ static enum discovery_result query_paths(struct pg_discovery *pd, struct server_
 			 role, role);
 		result = DISCOVERY_PARTIAL;
 	}
-	PQclear(res);
 	server_paths_clear(out);
 	*out = fresh;
 	return result;
@@ -216,25 +127,20 @@ static enum discovery_result query_paths(struct pg_discovery *pd, struct server_
 enum discovery_result pg_discovery_read(struct pg_discovery *pd, struct server_paths *out,
 					char *err, size_t err_len)
 {
-	bool reused = pd->conn != NULL;
+	PGresult *res = pg_session_query(pd->session, DISCOVERY_SQL, "cannot read the paths from",
+					 err, err_len);
 	enum discovery_result result;
 
-	err[0] = '\0';
-	if (!connection_ready(pd, err, err_len))
+	if (!res)
 		return DISCOVERY_FAILED;
-	result = query_paths(pd, out, err, err_len);
-	/* An idle connection may have died since the last cycle: one fresh try. */
-	if (result == DISCOVERY_FAILED && reused && PQstatus(pd->conn) != CONNECTION_OK) {
-		PQfinish(pd->conn);
-		pd->conn = NULL;
-		if (!connection_ready(pd, err, err_len))
-			return DISCOVERY_FAILED;
-		result = query_paths(pd, out, err, err_len);
+	if (PQnfields(res) != 4) {
+		snprintf(err, err_len, "cannot read the paths: the server answered %d columns, not 4",
+			 PQnfields(res));
+		PQclear(res);
+		return DISCOVERY_FAILED;
 	}
-	if (result == DISCOVERY_FAILED) {
-		PQfinish(pd->conn);
-		pd->conn = NULL;
-	}
+	result = read_paths(res, out, err, err_len);
+	PQclear(res);
 	return result;
 }
 
@@ -242,9 +148,7 @@ void pg_discovery_free(struct pg_discovery *pd)
 {
 	if (!pd)
 		return;
-	PQfinish(pd->conn);
-	free(pd->conninfo);
-	free(pd->options);
+	pg_session_free(pd->session);
 	free(pd);
 }
 

@@ -2,99 +2,39 @@
  * positions.c - the persisted read positions (see positions.h).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "positions.h"
+#include "state_file.h"
 
 #define POSITIONS_HEADER "pglog-positions 1\n"
 
-static void write_escaped(FILE *f, const char *path)
+struct position_list {
+	const struct position *p;
+	size_t n;
+};
+
+static void write_positions(FILE *f, const void *arg)
 {
-	for (; *path; path++) {
-		if (*path == '\\')
-			fputs("\\\\", f);
-		else if (*path == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*path, f);
+	const struct position_list *list = arg;
+
+	fputs(POSITIONS_HEADER, f);
+	for (size_t i = 0; i < list->n; i++) {
+		const struct position *p = &list->p[i];
+
+		fprintf(f, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %016" PRIx64 " ",
+			p->dev, p->ino, p->offset, p->line_no, p->signature);
+		state_file_put_text(f, p->path);
 	}
-	fputc('\n', f);
-}
-
-static char *unescape(const char *s)
-{
-	char *out = malloc(strlen(s) + 1), *o = out;
-
-	if (out == NULL)
-		return NULL;
-	for (; *s; s++) {
-		if (*s == '\\' && s[1] == 'n') {
-			*o++ = '\n';
-			s++;
-		} else if (*s == '\\' && s[1] == '\\') {
-			*o++ = '\\';
-			s++;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
-static int fsync_directory_of(const char *file)
-{
-	char *copy = strdup(file);
-	int fd, rc;
-
-	if (copy == NULL)
-		return -1;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
 }
 
 int positions_save(const char *file, const struct position *p, size_t n)
 {
-	size_t tmp_len = strlen(file) + 5;
-	char *tmp = malloc(tmp_len);
-	FILE *f;
-	int failed;
+	struct position_list list = { p, n };
 
-	if (tmp == NULL)
-		return -1;
-	snprintf(tmp, tmp_len, "%s.tmp", file);
-	f = fopen(tmp, "we");
-	if (f == NULL) {
-		free(tmp);
-		return -1;
-	}
-	fputs(POSITIONS_HEADER, f);
-	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %016" PRIx64 " ",
-			p[i].dev, p[i].ino, p[i].offset, p[i].line_no, p[i].signature);
-		write_escaped(f, p[i].path);
-	}
-	failed = fflush(f) != 0 || fsync(fileno(f)) != 0;
-	failed |= fclose(f) != 0;
-	if (failed || rename(tmp, file) != 0 || fsync_directory_of(file) != 0) {
-		int saved = errno;
-		unlink(tmp);
-		free(tmp);
-		errno = saved;
-		return -1;
-	}
-	free(tmp);
-	return 0;
+	return state_file_replace(file, write_positions, &list);
 }
 
 void positions_free(struct position *p, size_t n)
@@ -113,7 +53,7 @@ static bool parse_line(char *line, struct position *pos)
 	if (sscanf(line, "%llu %llu %llu %llu %llx %n", &dev, &ino, &offset, &line_no, &sig,
 		   &used) != 5 || used == 0 || line[used] == '\0')
 		return false;
-	*pos = (struct position){ dev, ino, offset, line_no, sig, unescape(line + used) };
+	*pos = (struct position){ dev, ino, offset, line_no, sig, state_file_unescape(line + used) };
 	return pos->path != NULL;
 }
 

@@ -1,8 +1,8 @@
 /*
  * positions.h - where each followed log file was read up to, kept in a
- * file of the plugin's state directory and replaced atomically (write a
- * temporary file, fsync, rename, fsync the directory), so that a restart
- * or a crash resumes exactly where the last completed cycle stopped.
+ * file of the plugin's state directory and replaced atomically
+ * (state_file.h), so that a restart or a crash resumes exactly where the
+ * last completed cycle stopped.
  *
  * One line per file: "dev inode offset line_no signature path", the path
  * last with backslash and newline escaped.  The signature is a hash of the

@@ -40,6 +40,7 @@ struct tail {
 	struct pga_ctx *ctx;
 	struct report *report;
 	struct pglog_parser *parser;
+	char *target;
 	char *prefix;
 	int format;
 	struct tracked *files;
@@ -98,6 +99,22 @@ bool tail_set_format(struct tail *t, int format, const char *log_line_prefix)
 	return true;
 }
 
+bool tail_set_target(struct tail *t, const char *target)
+{
+	char *copy = strdup(target);
+
+	if (copy == NULL)
+		return false;
+	free(t->target);
+	t->target = copy;
+	return true;
+}
+
+bool tail_first_run(const struct tail *t)
+{
+	return t->first_run;
+}
+
 static bool add_tracked(struct tail *t, const struct position *pos)
 {
 	struct tracked *grown = realloc(t->files, (t->n_files + 1) * sizeof(*grown));
@@ -148,7 +165,8 @@ struct tail *tail_new(const struct tail_options *opts, const struct pga_host *ho
 	t->report = report;
 	t->first_run = true;
 	t->buf = malloc(READ_BUFFER);
-	if (t->buf == NULL || !tail_set_format(t, opts->format, opts->log_line_prefix)) {
+	if (t->buf == NULL || !tail_set_target(t, opts->target) ||
+	    !tail_set_format(t, opts->format, opts->log_line_prefix)) {
 		tail_free(t);
 		return NULL;
 	}
@@ -170,6 +188,7 @@ void tail_free(struct tail *t)
 		forget(t, 0);
 	free(t->files);
 	parser_free(t->parser);
+	free(t->target);
 	free(t->prefix);
 	free(t->buf);
 	free(t);
@@ -279,7 +298,7 @@ static void list_directory(struct tail *t, const char *dir, bool all_formats_ok)
 
 static void list_target(struct tail *t)
 {
-	const char *target = t->opts.target;
+	const char *target = t->target;
 	struct stat st;
 
 	if (strpbrk(target, "*?[")) {

@@ -22,7 +22,7 @@
 #include "report.h"
 
 struct tail_options {
-	const char *target;          /* file, directory or glob */
+	const char *target;          /* file, directory or glob (copied) */
 	int format;                  /* enum pglog_format */
 	const char *log_line_prefix; /* stderr only */
 	bool start_at_end;           /* the first start skips what is already there */
@@ -39,6 +39,14 @@ struct tail *tail_new(const struct tail_options *opts, const struct pga_host *ho
 void tail_free(struct tail *t);
 /* tail_set_format - a new format or prefix (discovered from the server): the parser is rebuilt. */
 bool tail_set_format(struct tail *t, int format, const char *log_line_prefix);
+/*
+ * tail_set_target - follow other files from the next cycle on (copied).
+ * Files of the old target are still found by inode and read to their end.
+ * False when out of memory (the old target stays).
+ */
+bool tail_set_target(struct tail *t, const char *target);
+/* tail_first_run - no position was saved yet: start_at still applies to the files found. */
+bool tail_first_run(const struct tail *t);
 /* tail_cycle - read what the files have gained, handing entries to the report. */
 void tail_cycle(struct tail *t);
 /* tail_emit - the cycle's reading statistics and the files' state, into the open record. */

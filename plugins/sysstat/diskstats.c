@@ -8,18 +8,6 @@
 /* diskstats counts 512-byte sectors whatever the device's sector size. */
 #define SECTOR_BYTES 512.0
 
-static bool grow(struct disk_list *list)
-{
-	size_t cap = list->cap ? list->cap * 2 : 16;
-	struct disk_counters *items = realloc(list->items, cap * sizeof(*items));
-
-	if (items == NULL)
-		return false;
-	list->items = items;
-	list->cap = cap;
-	return true;
-}
-
 static bool parse_device_number(struct text_span field, uint32_t *out)
 {
 	uint64_t n;
@@ -30,10 +18,10 @@ static bool parse_device_number(struct text_span field, uint32_t *out)
 	return true;
 }
 
-/* One line into *d; false (and *err) when it is not a device line. */
-static bool parse_line(struct text_span line, unsigned number, struct disk_counters *d,
-		       struct parse_error *err)
+/* One line into *item; false (and *err) when it is not a device line. */
+static bool parse_line(struct text_span line, unsigned number, void *item, struct parse_error *err)
 {
+	struct disk_counters *d = item;
 	struct text_span f[3 + DISK_FIELDS];
 	size_t n = text_split(line, f, 3 + DISK_FIELDS);
 
@@ -62,89 +50,41 @@ static bool parse_line(struct text_span line, unsigned number, struct disk_count
 	return true;
 }
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(((const struct disk_counters *)a)->name,
-		      ((const struct disk_counters *)b)->name);
-}
-
-/* Two lines cannot describe one device: a name listed twice keeps one of its lines. */
-static void drop_duplicates(struct disk_list *list, struct parse_error *err)
-{
-	size_t kept = 0;
-
-	for (size_t i = 0; i < list->n; i++) {
-		if (kept > 0 && strcmp(list->items[kept - 1].name, list->items[i].name) == 0) {
-			parse_error_set(err, 1, NULL, "a device name is listed twice");
-			continue;
-		}
-		list->items[kept++] = list->items[i];
-	}
-	list->n = kept;
-}
+static const struct named_list_kind disk_kind = {
+	sizeof(struct disk_counters), DISKSTATS_MAX_DEVICES, parse_line,
+	"too many devices; the rest are ignored", "a device name is listed twice",
+};
 
 bool diskstats_parse(const char *text, size_t len, struct disk_list *list,
 		     struct parse_error *err)
 {
-	struct text_cursor c;
-	struct text_span line;
-
-	list->n = 0;
-	text_cursor_init(&c, text, len);
-	while (text_next_line(&c, &line)) {
-		if (list->n == list->cap && !grow(list))
-			return false;
-		if (!parse_line(line, c.line, &list->items[list->n], err))
-			continue;
-		if (list->n == DISKSTATS_MAX_DEVICES) {
-			parse_error_set(err, c.line, NULL, "too many devices; the rest are ignored");
-			break;
-		}
-		list->n++;
-	}
-	if (list->n > 1)
-		qsort(list->items, list->n, sizeof(*list->items), by_name);
-	drop_duplicates(list, err);
-	return true;
+	return named_list_parse(&disk_kind, text, len, &list->names, err);
 }
 
 void disk_list_free(struct disk_list *list)
 {
-	free(list->items);
-	list->items = NULL;
-	list->n = list->cap = 0;
-}
-
-/* Like strcmp(item, name[0..len)), for a name that is not NUL-terminated. */
-static int compare_name(const char *item, const char *name, size_t len)
-{
-	int cmp = strncmp(item, name, len);
-
-	return cmp != 0 ? cmp : item[len] != '\0';
+	named_list_free(&list->names);
 }
 
 static const struct disk_counters *find_span(const struct disk_list *list, const char *name,
 					     size_t len)
 {
-	size_t lo = 0, hi = list->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int cmp = compare_name(list->items[mid].name, name, len);
-
-		if (cmp == 0)
-			return &list->items[mid];
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return named_list_find(&disk_kind, &list->names, name, len);
 }
 
 const struct disk_counters *disk_find(const struct disk_list *list, const char *name)
 {
 	return find_span(list, name, strlen(name));
+}
+
+size_t disk_count(const struct disk_list *list)
+{
+	return list->names.n;
+}
+
+const struct disk_counters *disk_at(const struct disk_list *list, size_t i)
+{
+	return named_list_at(&disk_kind, &list->names, i);
 }
 
 static bool is_digit(char ch)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "named_list.h"
 #include "proc_text.h"
 
 /* The 11 columns after "major minor name" that every kernel since 2.6.25 writes. */
@@ -31,8 +32,7 @@ struct disk_counters {
 
 /* Sorted by name once parsed. */
 struct disk_list {
-	struct disk_counters *items;
-	size_t n, cap;
+	struct named_list names;
 };
 
 /*
@@ -47,6 +47,9 @@ void disk_list_free(struct disk_list *list);
 
 /* disk_find - the device called `name`, or NULL. */
 const struct disk_counters *disk_find(const struct disk_list *list, const char *name);
+/* disk_count, disk_at - the devices in name order. */
+size_t disk_count(const struct disk_list *list);
+const struct disk_counters *disk_at(const struct disk_list *list, size_t i);
 
 enum disk_kind { DISK_WHOLE, DISK_PARTITION, DISK_LOOP, DISK_RAM };
 

@@ -14,18 +14,6 @@ const char *const iface_rate_names[IF_FIELDS] = {
 #define NETDEV_COLUMNS 16
 static const int column_of[IF_FIELDS] = { 0, 1, 2, 3, 8, 9, 10, 11 };
 
-static bool grow(struct iface_list *list)
-{
-	size_t cap = list->cap ? list->cap * 2 : 16;
-	struct iface_counters *items = realloc(list->items, cap * sizeof(*items));
-
-	if (items == NULL)
-		return false;
-	list->items = items;
-	list->cap = cap;
-	return true;
-}
-
 /* The name before the line's last ':' (old kernels write "eth0:123" with no space). */
 static bool split_name(struct text_span line, struct text_span *name, struct text_span *rest)
 {
@@ -47,10 +35,10 @@ static bool split_name(struct text_span line, struct text_span *name, struct tex
 	return true;
 }
 
-/* One interface line into *out; false when it is a header or malformed (then *err). */
-static bool parse_line(struct text_span line, unsigned number, struct iface_counters *out,
-		       struct parse_error *err)
+/* One interface line into *item; false when it is a header or malformed (then *err). */
+static bool parse_line(struct text_span line, unsigned number, void *item, struct parse_error *err)
 {
+	struct iface_counters *out = item;
 	struct text_span name, rest, f[NETDEV_COLUMNS];
 	uint64_t columns[NETDEV_COLUMNS];
 
@@ -78,75 +66,35 @@ static bool parse_line(struct text_span line, unsigned number, struct iface_coun
 	return true;
 }
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(((const struct iface_counters *)a)->name,
-		      ((const struct iface_counters *)b)->name);
-}
-
-/* Two lines cannot describe one interface: a name listed twice keeps one of its lines. */
-static void drop_duplicates(struct iface_list *list, struct parse_error *err)
-{
-	size_t kept = 0;
-
-	for (size_t i = 0; i < list->n; i++) {
-		if (kept > 0 && strcmp(list->items[kept - 1].name, list->items[i].name) == 0) {
-			parse_error_set(err, 1, NULL, "an interface name is listed twice");
-			continue;
-		}
-		list->items[kept++] = list->items[i];
-	}
-	list->n = kept;
-}
+static const struct named_list_kind iface_kind = {
+	sizeof(struct iface_counters), NETDEV_MAX_INTERFACES, parse_line,
+	"too many interfaces; the rest are ignored", "an interface name is listed twice",
+};
 
 bool netdev_parse(const char *text, size_t len, struct iface_list *list,
 		  struct parse_error *err)
 {
-	struct text_cursor c;
-	struct text_span line;
-
-	list->n = 0;
-	text_cursor_init(&c, text, len);
-	while (text_next_line(&c, &line)) {
-		if (list->n == list->cap && !grow(list))
-			return false;
-		if (!parse_line(line, c.line, &list->items[list->n], err))
-			continue;
-		if (list->n == NETDEV_MAX_INTERFACES) {
-			parse_error_set(err, c.line, NULL, "too many interfaces; the rest are ignored");
-			break;
-		}
-		list->n++;
-	}
-	if (list->n > 1)
-		qsort(list->items, list->n, sizeof(*list->items), by_name);
-	drop_duplicates(list, err);
-	return true;
+	return named_list_parse(&iface_kind, text, len, &list->names, err);
 }
 
 void iface_list_free(struct iface_list *list)
 {
-	free(list->items);
-	list->items = NULL;
-	list->n = list->cap = 0;
+	named_list_free(&list->names);
 }
 
 const struct iface_counters *iface_find(const struct iface_list *list, const char *name)
 {
-	size_t lo = 0, hi = list->n;
+	return named_list_find(&iface_kind, &list->names, name, strlen(name));
+}
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int cmp = strcmp(list->items[mid].name, name);
+size_t iface_count(const struct iface_list *list)
+{
+	return list->names.n;
+}
 
-		if (cmp == 0)
-			return &list->items[mid];
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+const struct iface_counters *iface_at(const struct iface_list *list, size_t i)
+{
+	return named_list_at(&iface_kind, &list->names, i);
 }
 
 bool iface_rates_between(const struct iface_counters *before, const struct iface_counters *after,

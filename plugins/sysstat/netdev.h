@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "named_list.h"
 #include "proc_text.h"
 
 enum iface_field {
@@ -30,8 +31,7 @@ struct iface_counters {
 
 /* Sorted by name once parsed. */
 struct iface_list {
-	struct iface_counters *items;
-	size_t n, cap;
+	struct named_list names;
 };
 
 /*
@@ -47,6 +47,9 @@ void iface_list_free(struct iface_list *list);
 
 /* iface_find - the interface called `name`, or NULL. */
 const struct iface_counters *iface_find(const struct iface_list *list, const char *name);
+/* iface_count, iface_at - the interfaces in name order. */
+size_t iface_count(const struct iface_list *list);
+const struct iface_counters *iface_at(const struct iface_list *list, size_t i);
 
 /*
  * iface_rates_between - per second over `elapsed_s`, in enum iface_field

@@ -235,9 +235,9 @@ static void emit_disks(const struct emit *e)
 	bool rates = has_rates(e, SRC_DISKSTATS);
 
 	e->h->array_begin(e->em, "disks");
-	for (size_t i = 0; i < e->cur->disks.n; i++)
-		if (disk_wanted(e, &e->cur->disks.items[i]))
-			emit_disk(e, &e->cur->disks.items[i], rates);
+	for (size_t i = 0; i < disk_count(&e->cur->disks); i++)
+		if (disk_wanted(e, disk_at(&e->cur->disks, i)))
+			emit_disk(e, disk_at(&e->cur->disks, i), rates);
 	e->h->array_end(e->em);
 }
 
@@ -260,8 +260,8 @@ static void emit_interfaces(const struct emit *e)
 	bool rates = has_rates(e, SRC_NETDEV);
 
 	e->h->array_begin(e->em, "interfaces");
-	for (size_t i = 0; i < e->cur->ifaces.n; i++) {
-		const struct iface_counters *iface = &e->cur->ifaces.items[i];
+	for (size_t i = 0; i < iface_count(&e->cur->ifaces); i++) {
+		const struct iface_counters *iface = iface_at(&e->cur->ifaces, i);
 
 		if (e->cfg->include_loopback || strcmp(iface->name, "lo") != 0)
 			emit_interface(e, iface, rates);

@@ -62,12 +62,13 @@ static void fuzz_disks(const char *a, size_t alen, const char *b, size_t blen)
 	struct disk_rates r;
 
 	if (diskstats_parse(a, alen, &l1, &err) && diskstats_parse(b, blen, &l2, &err)) {
-		for (size_t i = 0; i < l2.n; i++) {
-			const struct disk_counters *before = disk_find(&l1, l2.items[i].name);
+		for (size_t i = 0; i < disk_count(&l2); i++) {
+			const struct disk_counters *d = disk_at(&l2, i), *before = disk_find(&l1, d->name);
 
-			require(strlen(l2.items[i].name) <= DISK_NAME_MAX);
-			(void)disk_kind_of(&l2, &l2.items[i]);
-			if (before && disk_rates_between(before, &l2.items[i], 1.5, &r))
+			require(strlen(d->name) <= DISK_NAME_MAX);
+			require(i == 0 || strcmp(disk_at(&l2, i - 1)->name, d->name) < 0);
+			(void)disk_kind_of(&l2, d);
+			if (before && disk_rates_between(before, d, 1.5, &r))
 				require(r.util_pct >= 0 && r.util_pct <= 100 && r.queue_depth >= 0);
 		}
 	}
@@ -83,10 +84,12 @@ static void fuzz_net(const char *a, size_t alen, const char *b, size_t blen)
 	double rates[IF_FIELDS];
 
 	if (netdev_parse(a, alen, &l1, &err) && netdev_parse(b, blen, &l2, &err)) {
-		for (size_t i = 0; i < l2.n; i++) {
-			const struct iface_counters *before = iface_find(&l1, l2.items[i].name);
+		for (size_t i = 0; i < iface_count(&l2); i++) {
+			const struct iface_counters *iface = iface_at(&l2, i);
+			const struct iface_counters *before = iface_find(&l1, iface->name);
 
-			if (before && iface_rates_between(before, &l2.items[i], 2.0, rates))
+			require(i == 0 || strcmp(iface_at(&l2, i - 1)->name, iface->name) < 0);
+			if (before && iface_rates_between(before, iface, 2.0, rates))
 				for (int f = 0; f < IF_FIELDS; f++)
 					require(rates[f] >= 0);
 		}

@@ -1,6 +1,7 @@
 """The daemon: scheduling, deadlines, back-off, reload, shutdown, seq."""
 
 import os
+import shutil
 import signal
 
 from harness import (check, check_envelope, plugin_health, read_payload_file,
@@ -131,6 +132,27 @@ def test_sighup_enables_and_disables_a_plugin_without_restart(case):
     check(sorted(second) == list(range(1, len(second) + 1)),
           "second, whose section did not change, was restarted or lost "
           "records: cycles %s" % second)
+
+
+def test_sighup_stops_a_plugin_whose_file_was_removed(case):
+    """A plugin package removed (dpkg keeps its drop-in, a conffile): the
+    next reload stops the plugin, although its code stays loaded."""
+    url, _ = output_url(case)
+    plugin_dir = case.path("plugins")
+    os.mkdir(plugin_dir)
+    for name in ("good", "second"):
+        shutil.copy(case.env.plugin_path(name), plugin_dir)
+    plugins = {"second": {"interval": 1}, "good": {"interval": 1}}
+    case.write_config(plugins, backend_url=url, plugin_dir=plugin_dir)
+    daemon = case.start_daemon()
+    daemon.wait_for_log("plugin good: cycle 1")
+    os.unlink(os.path.join(plugin_dir, "good.so"))
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_for_log('plugin "good": stopped')
+    daemon.wait_for_log('plugin "good" is configured but not installed')
+    second_cycles = log_count(daemon, "plugin second: cycle")
+    daemon.wait_for_log("plugin second: cycle %d" % (second_cycles + 1))
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
 
 
 def test_sighup_with_invalid_config_keeps_the_old_one(case):

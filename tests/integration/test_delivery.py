@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import stat
+import time
 
 from backend import (REGISTRATION_SECRET, SECRET, Receiver, backend_section,
                      make_certs, write_secret)
@@ -409,3 +410,37 @@ def test_lost_sequence_file_never_reuses_a_seq(case):
     check(after and min(after) > max(before),
           "after losing state_dir/seq, new seqs %r must exceed the old %r"
           % (after, before))
+
+
+def cpu_seconds(pid):
+    """User + system CPU of the process so far (every thread), from /proc."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_an_idle_collector_does_not_spin(case):
+    """Before its first push (not registered yet, so no configuration
+    pull is possible) and between pushes, no thread may poll: a wait whose
+    deadline lies in the past returns at once and would loop."""
+    certs = make_certs(case)
+    receiver = Receiver(case, certs)
+    daemon = start(case, receiver, certs, plugins={"second": {"interval": 3600}},
+                   push_interval=3600)
+    daemon.wait_for_log("started:")
+    check_idle(daemon, "before its first push")
+    daemon.terminate()
+    daemon = start(case, receiver, certs, plugins={"second": {"interval": 3600}},
+                   push_interval=1)
+    receiver.wait_accepted(2, daemon)
+    check_idle(daemon, "registered, pushing every second")
+
+
+def check_idle(daemon, when):
+    before = cpu_seconds(daemon.pid)
+    time.sleep(4)
+    used = cpu_seconds(daemon.pid) - before
+    daemon.check_running()
+    # Idle means a few wake-ups (and small pushes): far below the 4 s a
+    # spinning thread burns.
+    check(used < 0.4, "%s, the collector used %.2f s of CPU in 4 s" % (when, used))

@@ -302,6 +302,7 @@ class Settings:
         self.signature_key = args.signature_key
         self.refresh_grace = args.refresh_grace
         self.verbose = args.verbose
+        self.keep_payloads = args.keep_payloads
 
 
 class JsonLinesFile:
@@ -440,6 +441,14 @@ class ReceiverState:
         """True when register() handed out this id."""
         with self.lock:
             return collector_id in self.registrations
+
+    def keep_payload(self, envelope):
+        """Append an accepted envelope, whole, to payloads.jsonl
+        (--keep-payloads)."""
+        with self.lock:
+            with open(os.path.join(self.state_dir, "payloads.jsonl"), "a",
+                      encoding="utf-8") as f:
+                f.write(json.dumps(envelope, sort_keys=True) + "\n")
 
     def record_batch(self, record):
         """Append an accepted batch to accepted.jsonl, marking it as a
@@ -641,6 +650,8 @@ def handle_push(request):
                        % (envelope["collector_id"], claims["collector_id"]))
     record = state.record_batch(batch_record(request, claims, envelope,
                                              json_bytes))
+    if settings.keep_payloads:
+        state.keep_payload(envelope)
     return 200, {"status": "accepted", "collector_id": record["collector_id"],
                  "seq": record["seq"], "duplicate": record["duplicate"]}
 
@@ -1105,6 +1116,9 @@ def parse_args(argv):
     parser.add_argument("--refresh-grace", type=int,
                         default=DEFAULT_REFRESH_GRACE_SECONDS,
                         help="seconds after expiry a token can be refreshed")
+    parser.add_argument("--keep-payloads", action="store_true",
+                        help="also append every accepted envelope, whole, "
+                        "to STATE/payloads.jsonl")
     parser.add_argument("--verbose", action="store_true",
                         help="log every request and handshake on stderr")
     return parser.parse_args(argv)
