@@ -65,7 +65,7 @@ static void consider_file(const struct config *cfg, struct image_registry *reg,
 			return;
 		}
 	}
-	if (label && registry_load(reg, label, path, &image) == LOADER_OK) {
+	if (label && registry_load(reg, label, path, NULL, &image) == LOADER_OK) {
 		taken = listed_named(rows, *n, image->desc.name);
 		if (taken) {
 			snprintf(detail, sizeof(detail), "\"%s\" is already provided by %s",

@@ -2,10 +2,12 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -195,7 +197,7 @@ static bool copy_options(const char *path, struct plugin_image *img)
 	return true;
 }
 
-static struct plugin_image *build_image(const char *path, const struct stat *st,
+static struct plugin_image *build_image(const char *path, const struct stat *st, int fd,
 					void *handle, const struct pga_plugin *raw)
 {
 	struct plugin_image *img = calloc(1, sizeof(*img));
@@ -206,6 +208,7 @@ static struct plugin_image *build_image(const char *path, const struct stat *st,
 	img->path = strdup(path);
 	img->dev = st->st_dev;
 	img->ino = st->st_ino;
+	img->fd = fd;
 	img->handle = handle;
 	memcpy(&img->desc, raw, size);
 	if (!img->desc.version)
@@ -221,34 +224,92 @@ static struct plugin_image *build_image(const char *path, const struct stat *st,
 	return img;
 }
 
-enum loader_result loader_open(const char *label, const char *path,
-			       struct plugin_image **image)
+/*
+ * dlopen `dl_path`, which names the file open as fd, and check it; path
+ * is what messages show.  The fd is the image's on success, closed
+ * otherwise.
+ */
+static enum loader_result load_checked(const char *label, const char *path,
+				       const char *dl_path, int fd, struct plugin_image **image)
 {
 	char hint[512];
 	const struct pga_plugin *raw;
 	struct stat st;
 	void *handle;
 
-	*image = NULL;
-	memset(&st, 0, sizeof(st));
-	if (stat(path, &st) < 0 && errno == ENOENT)
-		return LOADER_NOT_INSTALLED;
-	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (fstat(fd, &st) != 0) {
+		loader_reject(label, path, "cannot be read", strerror(errno), "check the file");
+		close(fd);
+		return LOADER_REJECTED;
+	}
+	handle = dlopen(dl_path, RTLD_NOW | RTLD_LOCAL);
 	if (!handle) {
 		const char *why = dlerror();
 
 		snprintf(hint, sizeof(hint), "check its library dependencies with: ldd %s", path);
 		loader_reject(label, path, "cannot be loaded", why ? why : "dlopen failed", hint);
+		close(fd);
 		return LOADER_REJECTED;
 	}
 	raw = find_descriptor(label, path, handle);
 	if (!raw || !check_layout(label, path, raw) ||
 	    !check_required_fields(label, path, raw) ||
-	    !(*image = build_image(path, &st, handle, raw))) {
+	    !(*image = build_image(path, &st, fd, handle, raw))) {
 		dlclose(handle);
+		close(fd);
 		return LOADER_REJECTED;
 	}
 	return LOADER_OK;
+}
+
+/*
+ * dlopen(path) maps whatever the path names at that moment: a file
+ * replaced between our open() and dlopen() would not be the one a worker
+ * gets through the fd.
+ */
+static bool still_same_file(const char *path, const struct plugin_image *image)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && st.st_dev == image->dev && st.st_ino == image->ino;
+}
+
+enum loader_result loader_open(const char *label, const char *path,
+			       struct plugin_image **image)
+{
+	enum loader_result result;
+	int fd;
+
+	*image = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return LOADER_NOT_INSTALLED;
+	if (fd < 0) {
+		loader_reject(label, path, "cannot be opened", strerror(errno),
+			      "check the file's permissions");
+		return LOADER_REJECTED;
+	}
+	/* The path, not /proc/self/fd: $ORIGIN, backtraces and dladdr() name the real file. */
+	result = load_checked(label, path, path, fd, image);
+	if (result == LOADER_OK && !still_same_file(path, *image)) {
+		loader_reject(label, path, "replaced while it was being loaded",
+			      "the file changed between its check and dlopen()",
+			      "reload the collector once the installation is complete");
+		loader_release(*image);
+		*image = NULL;
+		return LOADER_REJECTED;
+	}
+	return result;
+}
+
+enum loader_result loader_open_fd(const char *label, const char *path, int fd,
+				  struct plugin_image **image)
+{
+	char dl_path[64];
+
+	*image = NULL;
+	snprintf(dl_path, sizeof(dl_path), "/proc/self/fd/%d", fd);
+	return load_checked(label, path, dl_path, fd, image);
 }
 
 void loader_release(struct plugin_image *image)
@@ -257,6 +318,8 @@ void loader_release(struct plugin_image *image)
 		return;
 	if (!image->ran)
 		dlclose(image->handle);
+	if (image->fd >= 0)
+		close(image->fd);
 	free(image->options);
 	free(image->path);
 	free(image);

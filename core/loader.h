@@ -21,11 +21,13 @@ struct plugin_image {
 	char *path;
 	dev_t dev;                     /* identity of the file loaded, so that a */
 	ino_t ino;                     /* replaced file (an upgrade) can be told */
+	int fd;                        /* that very file, open: a worker loads it */
 	void *handle;
 	struct pga_plugin desc;        /* host-sized copy; absent fields are zero */
 	struct pga_option *options;    /* host-sized copies of the option table */
 	size_t n_options;
 	bool ran;                      /* init was called: keep it loaded */
+	bool shipped;                  /* packaged with the collector: decided at first load */
 };
 
 enum loader_result {
@@ -35,7 +37,9 @@ enum loader_result {
 };
 
 /*
- * loader_open - dlopen(path, RTLD_NOW | RTLD_LOCAL) and validate it.  label
+ * loader_open - dlopen(path, RTLD_NOW | RTLD_LOCAL) and validate it,
+ * keeping the file open (image->fd) so that a worker started later can
+ * load the same file whatever replaced it at `path`.  label
  * names the plugin in messages until its descriptor is read (the config
  * section title, or the file name for --check-plugin).  On LOADER_OK *image
  * is set; release it with loader_release().
@@ -44,8 +48,17 @@ enum loader_result loader_open(const char *label, const char *path,
 			       struct plugin_image **image);
 
 /*
- * loader_release - free the image; dlclose only if the plugin never ran.
- * NULL is fine.
+ * loader_open_fd - like loader_open, for the file open as fd (which the
+ * image then owns): dlopen("/proc/self/fd/FD"), so that what runs is the
+ * file a worker's collector checked even if `path` has been replaced
+ * since.  path names the plugin in messages and in image->path.
+ */
+enum loader_result loader_open_fd(const char *label, const char *path, int fd,
+				  struct plugin_image **image);
+
+/*
+ * loader_release - free the image and close its file; dlclose only if
+ * the plugin never ran.  NULL is fine.
  */
 void loader_release(struct plugin_image *image);
 

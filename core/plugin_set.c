@@ -24,8 +24,46 @@ char *plugin_path(const struct config *cfg, const struct plugin_section *section
 	return rc < 0 ? NULL : path;
 }
 
+/* One of the plugins built with this collector (PGA_BUNDLED_PLUGINS, from the Makefile). */
+static bool is_bundled_name(const char *name)
+{
+	const char *list = PGA_BUNDLED_PLUGINS;
+	size_t len = strlen(name);
+
+	for (const char *p = list; *p;) {
+		const char *end = strchr(p, ',');
+		size_t item = end ? (size_t)(end - p) : strlen(p);
+
+		if (item == len && strncmp(p, name, len) == 0)
+			return true;
+		p += item + (end ? 1 : 0);
+	}
+	return false;
+}
+
+/*
+ * Shipped with the collector: a bundled name, loaded from the file the
+ * package installs, plugin_dir/NAME.so (the same file, whatever path or
+ * symlink led to it).  Asked once, when the image is loaded: later the
+ * file there may be an upgrade's, not the one loaded.
+ */
+static bool shipped_with_collector(const char *plugin_dir, const struct plugin_image *image)
+{
+	char *packaged = NULL;
+	struct stat st;
+	bool same;
+
+	if (!plugin_dir || !is_bundled_name(image->desc.name) ||
+	    asprintf(&packaged, "%s/%s.so", plugin_dir, image->desc.name) < 0)
+		return false;
+	same = stat(packaged, &st) == 0 && st.st_dev == image->dev && st.st_ino == image->ino;
+	free(packaged);
+	return same;
+}
+
 enum loader_result registry_load(struct image_registry *reg, const char *label,
-				 const char *path, struct plugin_image **image)
+				 const char *path, const char *plugin_dir,
+				 struct plugin_image **image)
 {
 	struct plugin_image **grown;
 	enum loader_result result;
@@ -55,6 +93,7 @@ enum loader_result registry_load(struct image_registry *reg, const char *label,
 	result = loader_open(label, path, image);
 	if (result != LOADER_OK)
 		return result;
+	(*image)->shipped = shipped_with_collector(plugin_dir, *image);
 	grown = realloc(reg->images, (reg->n_images + 1) * sizeof(*grown));
 	if (!grown) {
 		loader_release(*image);
@@ -126,54 +165,16 @@ static bool timeout_fits_interval(const struct plugin_section *section,
 	return false;
 }
 
-/* One of the plugins built with this collector (PGA_BUNDLED_PLUGINS, from the Makefile). */
-static bool is_bundled_name(const char *name)
-{
-	const char *list = PGA_BUNDLED_PLUGINS;
-	size_t len = strlen(name);
-
-	for (const char *p = list; *p;) {
-		const char *end = strchr(p, ',');
-		size_t item = end ? (size_t)(end - p) : strlen(p);
-
-		if (item == len && strncmp(p, name, len) == 0)
-			return true;
-		p += item + (end ? 1 : 0);
-	}
-	return false;
-}
-
-/*
- * Shipped with the collector: a bundled name, loaded from the file the
- * package installs, collector.plugin_dir/NAME.so (the same file, whatever
- * path or symlink led to it).
- */
-static bool shipped_with_collector(const struct config *cfg, const struct plugin_image *image)
-{
-	char *packaged = NULL;
-	struct stat st;
-	bool same;
-
-	if (!is_bundled_name(image->desc.name) ||
-	    asprintf(&packaged, "%s/%s.so", cfg->collector.plugin_dir, image->desc.name) < 0)
-		return false;
-	same = stat(packaged, &st) == 0 && st.st_dev == image->dev && st.st_ino == image->ino;
-	free(packaged);
-	return same;
-}
-
-bool plugin_isolation_resolve(const struct config *cfg, struct plugin_section *section,
-			      const struct plugin_image *image)
+bool plugin_isolation_resolve(struct plugin_section *section, const struct plugin_image *image)
 {
 	if (section->isolation == ISOLATION_DEFAULT)
-		section->isolation = shipped_with_collector(cfg, image) ? ISOLATION_THREAD
-									: ISOLATION_PROCESS;
+		section->isolation = image->shipped ? ISOLATION_THREAD : ISOLATION_PROCESS;
 	if (section->isolation == ISOLATION_THREAD && section->memory_limit_mb > 0) {
 		log_msg(LOG_LVL_ERROR,
 			"%s:%d: plugin \"%s\": memory_limit_mb needs isolation = \"process\" "
 			"(this plugin runs on a thread of the collector%s)",
 			section->file, section->line, section->name,
-			shipped_with_collector(cfg, image) ? ", the default for a bundled plugin" : "");
+			image->shipped ? ", the default for a bundled plugin" : "");
 		return false;
 	}
 	return true;
@@ -202,7 +203,7 @@ static int consider_section(struct config *cfg, struct image_registry *reg,
 
 	if (!path)
 		return -1;
-	result = registry_load(reg, section->name, path, &image);
+	result = registry_load(reg, section->name, path, cfg->collector.plugin_dir, &image);
 	if (result == LOADER_NOT_INSTALLED) {
 		log_msg(LOG_LVL_WARNING,
 			"%s:%d: plugin \"%s\" is configured but not installed (no %s); ignoring its section",
@@ -211,7 +212,7 @@ static int consider_section(struct config *cfg, struct image_registry *reg,
 	} else if (result == LOADER_REJECTED || !names_acceptable(set, section, image)) {
 		set->n_rejected++;
 	} else if (!timeout_fits_interval(section, image) ||
-		   !plugin_isolation_resolve(cfg, section, image) ||
+		   !plugin_isolation_resolve(section, image) ||
 		   config_bind_plugin(cfg, section, image->options, image->n_options) < 0) {
 		set->n_config_errors++;
 	} else if (add_choice(set, section, image) < 0) {

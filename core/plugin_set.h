@@ -52,20 +52,23 @@ char *plugin_path(const struct config *cfg, const struct plugin_section *section
 
 /*
  * registry_load - the image for `path`: the one already loaded, else a new
- * one from loader_open().  label names the plugin in messages.
+ * one from loader_open(), whose `shipped` is decided then and kept (a
+ * bundled name loaded from plugin_dir/NAME.so; plugin_dir NULL: never).
+ * label names the plugin in messages.
  */
 enum loader_result registry_load(struct image_registry *reg, const char *label,
-				 const char *path, struct plugin_image **image);
+				 const char *path, const char *plugin_dir,
+				 struct plugin_image **image);
 
 /*
  * plugin_isolation_resolve - turn section->isolation ISOLATION_DEFAULT into
  * what `image` gets by default: ISOLATION_THREAD for a plugin shipped with
- * the collector (a bundled name loaded from collector.plugin_dir/NAME.so),
- * ISOLATION_PROCESS for any other.  Returns false after logging FILE:LINE
- * when the section asks for a memory limit on a thread.
+ * the collector (image->shipped, decided when it was first loaded, so that
+ * an upgrade replacing the file does not change it), ISOLATION_PROCESS for
+ * any other.  Returns false after logging FILE:LINE when the section asks
+ * for a memory limit on a thread.
  */
-bool plugin_isolation_resolve(const struct config *cfg, struct plugin_section *section,
-			      const struct plugin_image *image);
+bool plugin_isolation_resolve(struct plugin_section *section, const struct plugin_image *image);
 
 /* registry_free - release every image (plugins that ran stay mapped). */
 void registry_free(struct image_registry *reg);

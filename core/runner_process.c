@@ -91,8 +91,6 @@ static bool ensure_worker(struct runner *r, uint64_t until)
 {
 	struct worker_setup setup = {
 		.path = r->image->path,
-		.dev = r->image->dev,
-		.ino = r->image->ino,
 		.state_dir = r->state_dir,
 		.memory_limit_mb = r->section.memory_limit_mb,
 		.section = &r->section,
@@ -101,7 +99,7 @@ static bool ensure_worker(struct runner *r, uint64_t until)
 
 	if (r->worker)
 		return true;
-	r->worker = worker_start(r->ctx.name, &setup, until, &end);
+	r->worker = worker_start(r->ctx.name, r->image->fd, &setup, until, &end);
 	if (!r->worker)
 		return false;
 	runner_lock(r);

@@ -42,18 +42,16 @@ pid_t worker_pid(const struct worker_proc *w)
 /* ---- spawning ---- */
 
 /*
- * The worker's end must not be fd WORKER_FD already: dup2 onto itself
- * would leave its close-on-exec flag set.
+ * A descriptor to hand over must not be one of the worker's numbers
+ * already: dup2 onto itself would leave its close-on-exec flag set, and
+ * dup2 of one onto the other's number would clobber it.  Returns fd
+ * itself, or a copy above them (or -1).
  */
-static int child_end_fd(int fd)
+static int fd_above_reserved(int fd)
 {
-	int moved;
-
-	if (fd != WORKER_FD)
+	if (fd > WORKER_PLUGIN_FD)
 		return fd;
-	moved = fcntl(fd, F_DUPFD_CLOEXEC, WORKER_FD + 1);
-	close(fd);
-	return moved;
+	return fcntl(fd, F_DUPFD_CLOEXEC, WORKER_PLUGIN_FD + 1);
 }
 
 /*
@@ -62,7 +60,7 @@ static int child_end_fd(int fd)
  * worker inherits the caller's signal mask (HUP, INT, TERM blocked) until
  * it has set its own dispositions.
  */
-static int spawn(struct worker_proc *w, int child_fd)
+static int spawn(struct worker_proc *w, int child_fd, int plugin_fd)
 {
 	posix_spawn_file_actions_t actions;
 	char parent[32];
@@ -74,11 +72,14 @@ static int spawn(struct worker_proc *w, int child_fd)
 		return ENOMEM;
 	rc = posix_spawn_file_actions_adddup2(&actions, child_fd, WORKER_FD);
 	if (rc == 0)
+		rc = posix_spawn_file_actions_adddup2(&actions, plugin_fd, WORKER_PLUGIN_FD);
+	if (rc == 0)
 		rc = posix_spawn(&w->pid, "/proc/self/exe", &actions, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&actions);
 	return rc;
 }
 
+/* Release what launch() allocated; the process, if any, is the caller's. */
 static void free_proc(struct worker_proc *w)
 {
 	if (w->fd >= 0)
@@ -88,10 +89,25 @@ static void free_proc(struct worker_proc *w)
 	free(w);
 }
 
-static struct worker_proc *launch(const char *name)
+/* Spawn the worker with its descriptors in place (fds above 4 are ours, closed after). */
+static int spawn_with_fds(struct worker_proc *w, int child_end, int plugin_fd)
+{
+	int child_fd = fd_above_reserved(child_end);
+	int image_fd = fd_above_reserved(plugin_fd);
+	int rc = child_fd < 0 || image_fd < 0 ? errno : spawn(w, child_fd, image_fd);
+
+	if (child_fd >= 0 && child_fd != child_end)
+		close(child_fd);
+	if (image_fd >= 0 && image_fd != plugin_fd)
+		close(image_fd);
+	return rc;
+}
+
+/* A socketpair and a worker on its other end; NULL after logging why. */
+static struct worker_proc *launch(const char *name, int plugin_fd)
 {
 	struct worker_proc *w = calloc(1, sizeof(*w));
-	int sv[2], child_fd, rc;
+	int sv[2], rc;
 
 	if (!w)
 		return NULL;
@@ -105,10 +121,8 @@ static struct worker_proc *launch(const char *name)
 		return NULL;
 	}
 	w->fd = sv[0];
-	child_fd = child_end_fd(sv[1]);
-	rc = child_fd < 0 ? errno : spawn(w, child_fd);
-	if (child_fd >= 0)
-		close(child_fd);
+	rc = spawn_with_fds(w, sv[1], plugin_fd);
+	close(sv[1]);
 	if (rc != 0) {
 		log_msg(LOG_LVL_ERROR, "plugin %s: cannot start its worker process: %s", name,
 			strerror(rc));
@@ -211,10 +225,11 @@ enum worker_outcome worker_call(struct worker_proc *w, enum worker_op request_op
 	return await_reply(w, request_op, until, request_op == WOP_COLLECT ? em : NULL, reply);
 }
 
-struct worker_proc *worker_start(const char *name, const struct worker_setup *setup,
-				 uint64_t until, struct worker_end *end)
+struct worker_proc *worker_start(const char *name, int plugin_fd,
+				 const struct worker_setup *setup, uint64_t until,
+				 struct worker_end *end)
 {
-	struct worker_proc *w = launch(name);
+	struct worker_proc *w = launch(name, plugin_fd);
 	struct worker_reply reply;
 	enum worker_outcome outcome;
 

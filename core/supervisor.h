@@ -46,13 +46,16 @@ struct worker_end {
 
 /*
  * worker_start - spawn `pganalytics-collector --plugin-worker NAME PID`
- * (this very binary, /proc/self/exe) with one end of a socketpair, send it
+ * (this very binary, /proc/self/exe) with one end of a socketpair as
+ * WORKER_FD and plugin_fd (the plugin's checked file) as
+ * WORKER_PLUGIN_FD, send it
  * SETUP and wait for its answer until `until` (CLOCK_MONOTONIC ns).
  * Returns the worker, or NULL after logging why (a worker that started
  * but refused the plugin is reaped first and *end says how it ended).
  */
-struct worker_proc *worker_start(const char *name, const struct worker_setup *setup,
-				 uint64_t until, struct worker_end *end);
+struct worker_proc *worker_start(const char *name, int plugin_fd,
+				 const struct worker_setup *setup, uint64_t until,
+				 struct worker_end *end);
 
 /* worker_pid - the worker's process id. */
 pid_t worker_pid(const struct worker_proc *w);

@@ -87,11 +87,14 @@ static void take_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
-/* Only the socket and stdio: not the collector's files nor other workers' sockets. */
+/*
+ * Only the socket, the plugin's file and stdio: not the collector's files
+ * nor other workers' sockets.
+ */
 static void close_inherited_fds(void)
 {
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, WORKER_FD + 1, ~0U, 0) == 0)
+	if (syscall(SYS_close_range, WORKER_PLUGIN_FD + 1, ~0U, 0) == 0)
 		return;
 #endif
 	DIR *dir = opendir("/proc/self/fd");
@@ -102,7 +105,7 @@ static void close_inherited_fds(void)
 	while ((entry = readdir(dir)) != NULL) {
 		int fd = atoi(entry->d_name);
 
-		if (fd > WORKER_FD && fd != dirfd(dir))
+		if (fd > WORKER_PLUGIN_FD && fd != dirfd(dir))
 			close(fd);
 	}
 	closedir(dir);
@@ -135,13 +138,6 @@ static const unsigned char *next_frame(struct worker *w, size_t *len)
 		if (n < 0 && errno != EINTR)
 			return NULL;
 	}
-}
-
-static bool same_file(const struct worker_setup *setup)
-{
-	struct stat st;
-
-	return stat(setup->path, &st) == 0 && st.st_dev == setup->dev && st.st_ino == setup->ino;
 }
 
 /*
@@ -180,12 +176,12 @@ static bool load_plugin(struct worker *w, struct wire_reader *r)
 		return false;
 	}
 	w->name = w->section.name;
-	if (loader_open(w->name, setup.path, &w->image) != LOADER_OK)
+	/* The file the collector checked, even if an upgrade replaced the one at the path. */
+	if (loader_open_fd(w->name, setup.path, WORKER_PLUGIN_FD, &w->image) != LOADER_OK)
 		return false;
-	if (strcmp(w->image->desc.name, w->name) != 0 || !same_file(&setup)) {
-		loader_reject(w->name, setup.path, "changed since the collector loaded it",
-			      "the file on disk is not the one the collector checked",
-			      "restart the collector to run the new file");
+	if (strcmp(w->image->desc.name, w->name) != 0) {
+		loader_reject(w->name, setup.path, "not the plugin the collector checked",
+			      "its descriptor names another plugin", "report this as a bug");
 		return false;
 	}
 	w->image->ran = true;

@@ -28,8 +28,6 @@ void worker_put_setup(struct wire_buf *buf, const struct worker_setup *setup)
 	wire_put_u8(buf, WOP_SETUP);
 	wire_put_string(buf, s->name);
 	wire_put_string(buf, setup->path);
-	wire_put_u64(buf, (uint64_t)setup->dev);
-	wire_put_u64(buf, (uint64_t)setup->ino);
 	wire_put_string(buf, setup->state_dir);
 	wire_put_i64(buf, setup->memory_limit_mb);
 	wire_put_i64(buf, s->interval);
@@ -91,8 +89,6 @@ int worker_get_setup(struct wire_reader *r, struct worker_setup *setup,
 	memset(section, 0, sizeof(*section));
 	section->name = get_copy(r, &failed);
 	setup->path = wire_get_bytes(r, &len);
-	setup->dev = (dev_t)wire_get_u64(r);
-	setup->ino = (ino_t)wire_get_u64(r);
 	setup->state_dir = wire_get_bytes(r, &len);
 	setup->memory_limit_mb = (long)wire_get_i64(r);
 	section->interval = (long)wire_get_i64(r);

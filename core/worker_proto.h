@@ -28,6 +28,11 @@
 
 /* The worker's end of the socketpair, in the worker. */
 #define WORKER_FD 3
+/*
+ * The plugin's file, open, in the worker: the very file the collector
+ * checked, even after an upgrade replaced the one at its path.
+ */
+#define WORKER_PLUGIN_FD 4
 /* argv[1] of a worker: `pganalytics-collector --plugin-worker NAME PARENT_PID`. */
 #define WORKER_ARG "--plugin-worker"
 
@@ -64,9 +69,8 @@ enum worker_op {
 
 /* What SETUP carries: everything the worker needs to run the plugin. */
 struct worker_setup {
-	const char *path;                /* the shared object */
-	dev_t dev;                       /* the file the collector loaded, so that */
-	ino_t ino;                       /* a replaced one is refused, not run */
+	const char *path;                /* the shared object, for messages: the */
+					 /* worker loads WORKER_PLUGIN_FD */
 	const char *state_dir;           /* state_dir/plugins/NAME, made by the collector */
 	long memory_limit_mb;            /* 0: none */
 	const struct plugin_section *section;  /* bound options */

@@ -7,6 +7,7 @@ the same on a thread and in a worker, and the default isolation rule."""
 
 import os
 import re
+import shutil
 import signal
 import time
 
@@ -296,6 +297,59 @@ def test_sighup_restarts_only_the_changed_worker_and_stop_reaches_all(case):
           "a worker did not stop cleanly:\n" + stderr)
     check(not any(alive(pid) for pid in list(workers) + [good_pid]),
           "workers outlived the collector")
+
+
+def upgrade_file(path):
+    """Replace path with a copy of itself, as a package upgrade does (a new
+    inode under the same name, the old one still mapped)."""
+    shutil.copy(path, path + ".new")
+    os.replace(path + ".new", path)
+
+
+def test_upgraded_plugins_keep_running_after_reload_and_restart(case):
+    # sysstat and faulty both from plugin_dir: sysstat is the shipped file
+    # (a thread), faulty a third-party one (a worker), which crashes after
+    # its good cycles, so its worker restarts after the upgrade.
+    plugin_dir = case.path("plugins")
+    os.mkdir(plugin_dir)
+    shutil.copy(os.path.join(case.env.build_dir, "plugins", "sysstat.so"), plugin_dir)
+    shutil.copy(case.env.plugin_path("faulty"), plugin_dir)
+    proc = os.path.join(case.env.source_dir, "tests", "fixtures", "proc", "basic", "1")
+    url, path = output_url(case)
+    plugins = {"sysstat": {"interval": 1, "proc_root": proc, "clock": "proc_uptime"},
+               "faulty": {"interval": 1, "timeout": 1, "fault": "segv", "good_cycles": 5}}
+    case.write_config(plugins, plugin_dir=plugin_dir, push_interval=1)
+    daemon = case.start_daemon("--output", url, env=crash_env(case))
+    health_when(path, daemon, lambda p: records(p, "test_faulty") and records(p, "sysstat"),
+                "records of both plugins")
+    for name in ("sysstat", "faulty"):
+        upgrade_file(os.path.join(plugin_dir, name + ".so"))
+    daemon.signal(signal.SIGHUP)
+    for name in ("sysstat", "faulty"):
+        daemon.wait_for_log('plugin "%s" (%s/%s.so): the file was replaced'
+                            % (name, plugin_dir, name))
+    reloaded_at = len(read_payload_file(path))
+
+    def recovered(payload):
+        faulty = plugin_health(payload, "faulty")
+        return faulty and faulty["worker_restarts"] >= 1 and \
+            any(r["pid"] == faulty["worker_pid"] for r in records(payload, "test_faulty"))
+    after = health_when(path, daemon, recovered, "a record from faulty's restarted worker")
+    stderr = daemon.stderr()
+    check(stderr.index("the file was replaced") <
+          stderr.index("plugin faulty: worker restarted"),
+          "faulty crashed before the upgrade: the test proves nothing\n" + stderr)
+    check(not lines_containing(stderr, "changed since the collector loaded it"),
+          "a worker refused the file:\n" + stderr)
+    sysstat = plugin_health(after, "sysstat")
+    check(sysstat["isolation"] == "thread" and sysstat["state"] == "running",
+          "sysstat after the upgrade: %r" % sysstat)
+    check(plugin_health(after, "faulty")["isolation"] == "process", "faulty: %r" % after)
+    later = read_payload_file(path)[reloaded_at:]
+    check(any(records(p, "sysstat") for p in later), "sysstat stopped collecting")
+    check(not lines_containing(stderr, 'plugin "sysstat": stopping'),
+          "sysstat was restarted by the reload:\n" + stderr)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
 
 
 # ---------------------------------------------------------------- same records
