@@ -532,6 +532,10 @@ static void reload(struct collector *c)
 
 /* ---- signals and waiting ------------------------------------------------------ */
 
+/*
+ * Block the signals the main thread waits for and set the dispositions
+ * the process relies on; must run before any thread is started.
+ */
 static void block_signals(sigset_t *handled)
 {
 	sigemptyset(handled);
@@ -541,6 +545,12 @@ static void block_signals(sigset_t *handled)
 	/* Before any thread exists, so that every plugin thread inherits the mask. */
 	pthread_sigmask(SIG_BLOCK, handled, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Ignored SIGCHLD is inherited across exec (a parent may start us so):
+	 * the kernel would then reap workers itself and waitpid could never
+	 * say how one died.
+	 */
+	signal(SIGCHLD, SIG_DFL);
 }
 
 /* Wait for a handled signal until the monotonic time `until`; 0 on timeout. */

@@ -20,7 +20,7 @@
 /* Which ends of a worker are expected when the runner stops it. */
 static bool ended_as_asked(const struct worker_end *end)
 {
-	return !end->signaled && !end->protocol_error &&
+	return !end->signaled && !end->protocol_error && !end->unknown &&
 	       (end->status == 0 || end->status == WORKER_EXIT_PARENT_GONE);
 }
 

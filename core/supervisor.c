@@ -24,6 +24,12 @@ extern char **environ;
 /* How often a worker that should be exiting is checked on. */
 #define REAP_POLL_NS (5 * NS_PER_MS)
 
+enum wait_result {
+	WAIT_REAPED,
+	WAIT_RUNNING,
+	WAIT_LOST
+};
+
 struct worker_proc {
 	pid_t pid;
 	int fd;                   /* the collector's end of the socketpair */
@@ -55,14 +61,41 @@ static int fd_above_reserved(int fd)
 }
 
 /*
+ * Dispositions and mask are set explicitly, not inherited from whatever
+ * thread starts the worker: an ignored SIGCHLD or SIGPIPE would survive
+ * exec.  HUP, INT and TERM stay blocked until the worker has set its own
+ * handling (a Ctrl-C or a systemd stop may arrive in between).
+ */
+static int init_spawn_attr(posix_spawnattr_t *attr)
+{
+	sigset_t all, blocked;
+	int rc = posix_spawnattr_init(attr);
+
+	if (rc != 0)
+		return rc;
+	sigfillset(&all);
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGHUP);
+	sigaddset(&blocked, SIGINT);
+	sigaddset(&blocked, SIGTERM);
+	rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	if (rc == 0)
+		rc = posix_spawnattr_setsigdefault(attr, &all);
+	if (rc == 0)
+		rc = posix_spawnattr_setsigmask(attr, &blocked);
+	if (rc != 0)
+		posix_spawnattr_destroy(attr);
+	return rc;
+}
+
+/*
  * posix_spawn, not fork: the collector has threads (and libcurl, GnuTLS),
- * and only exec is safe in the child of a multi-threaded fork.  The
- * worker inherits the caller's signal mask (HUP, INT, TERM blocked) until
- * it has set its own dispositions.
+ * and only exec is safe in the child of a multi-threaded fork.
  */
 static int spawn(struct worker_proc *w, int child_fd, int plugin_fd)
 {
 	posix_spawn_file_actions_t actions;
+	posix_spawnattr_t attr;
 	char parent[32];
 	char *argv[] = { "pganalytics-collector", WORKER_ARG, w->name, parent, NULL };
 	int rc;
@@ -70,11 +103,17 @@ static int spawn(struct worker_proc *w, int child_fd, int plugin_fd)
 	snprintf(parent, sizeof(parent), "%ld", (long)getpid());
 	if (posix_spawn_file_actions_init(&actions) != 0)
 		return ENOMEM;
+	rc = init_spawn_attr(&attr);
+	if (rc != 0) {
+		posix_spawn_file_actions_destroy(&actions);
+		return rc;
+	}
 	rc = posix_spawn_file_actions_adddup2(&actions, child_fd, WORKER_FD);
 	if (rc == 0)
 		rc = posix_spawn_file_actions_adddup2(&actions, plugin_fd, WORKER_PLUGIN_FD);
 	if (rc == 0)
-		rc = posix_spawn(&w->pid, "/proc/self/exe", &actions, NULL, argv, environ);
+		rc = posix_spawn(&w->pid, "/proc/self/exe", &actions, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&actions);
 	return rc;
 }
@@ -251,10 +290,14 @@ struct worker_proc *worker_start(const char *name, int plugin_fd,
 
 /* ---- ending ---- */
 
-static void fill_end(struct worker_end *end, int status, bool protocol_error)
+/* What waitpid's status says (or that it could not say: reaped false). */
+static void fill_end(struct worker_end *end, bool reaped, int status, bool protocol_error)
 {
 	memset(end, 0, sizeof(*end));
 	end->protocol_error = protocol_error;
+	end->unknown = !reaped;
+	if (!reaped)
+		return;
 	if (WIFSIGNALED(status)) {
 		end->signaled = true;
 		end->signal = WTERMSIG(status);
@@ -263,42 +306,57 @@ static void fill_end(struct worker_end *end, int status, bool protocol_error)
 	}
 }
 
-/* waitpid until `until`; true once reaped (status in *status). */
-static bool reap_until(pid_t pid, uint64_t until, int *status)
+/*
+ * waitpid until `until`: WAIT_REAPED (status in *status), WAIT_RUNNING at
+ * `until`, or WAIT_LOST when the status is gone (ECHILD: someone else
+ * reaped it, which an ignored SIGCHLD would do).
+ */
+static enum wait_result reap_until(pid_t pid, uint64_t until, int *status)
 {
 	const struct timespec pause = { 0, (long)REAP_POLL_NS };
 
 	for (;;) {
 		pid_t got = waitpid(pid, status, WNOHANG);
 
-		if (got == pid || (got < 0 && errno != EINTR))
-			return true;
+		if (got == pid)
+			return WAIT_REAPED;
+		if (got < 0 && errno != EINTR)
+			return WAIT_LOST;
 		if (clock_monotonic_ns() >= until)
-			return false;
+			return WAIT_RUNNING;
 		nanosleep(&pause, NULL);
 	}
 }
 
-static void reap_killed(pid_t pid, int *status)
+/* SIGKILL and reap; false when the status could not be had (see reap_until). */
+static bool reap_killed(pid_t pid, int *status)
 {
+	pid_t got;
+
 	kill(pid, SIGKILL);
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+	while ((got = waitpid(pid, status, 0)) < 0 && errno == EINTR)
 		;
+	return got == pid;
 }
 
 bool worker_finish(struct worker_proc *w, uint64_t until, struct worker_end *end)
 {
+	enum wait_result waited = WAIT_RUNNING;
 	int status = 0;
-	bool killed = false;
+	bool killed = false, reaped;
 
 	close(w->fd);
 	w->fd = -1;
 	/* One that broke the protocol is in no state to be waited for. */
-	if (w->protocol_error || !reap_until(w->pid, until, &status)) {
-		reap_killed(w->pid, &status);
+	if (!w->protocol_error)
+		waited = reap_until(w->pid, until, &status);
+	if (waited == WAIT_RUNNING) {
+		reaped = reap_killed(w->pid, &status);
 		killed = true;
+	} else {
+		reaped = waited == WAIT_REAPED;
 	}
-	fill_end(end, status, w->protocol_error);
+	fill_end(end, reaped, status, w->protocol_error);
 	free_proc(w);
 	return killed;
 }
@@ -306,9 +364,9 @@ bool worker_finish(struct worker_proc *w, uint64_t until, struct worker_end *end
 void worker_kill(struct worker_proc *w, struct worker_end *end)
 {
 	int status = 0;
+	bool reaped = reap_killed(w->pid, &status);
 
-	reap_killed(w->pid, &status);
-	fill_end(end, status, w->protocol_error);
+	fill_end(end, reaped, status, w->protocol_error);
 	free_proc(w);
 }
 
@@ -329,6 +387,8 @@ void worker_describe_end(const struct worker_end *end, char *out, size_t out_siz
 
 	if (end->protocol_error) {
 		snprintf(out, out_size, "protocol error");
+	} else if (end->unknown) {
+		snprintf(out, out_size, "exit status unknown (reaped elsewhere)");
 	} else if (end->signaled) {
 		abbrev = sigabbrev_np(end->signal);
 		snprintf(out, out_size, "signal %d (SIG%s)", end->signal, abbrev ? abbrev : "?");

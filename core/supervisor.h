@@ -42,6 +42,7 @@ struct worker_end {
 	int signal;           /* when signaled */
 	int status;           /* exit status otherwise */
 	bool protocol_error;  /* it sent something malformed (and was killed) */
+	bool unknown;         /* its status was gone: reaped by someone else */
 };
 
 /*
@@ -86,7 +87,8 @@ void worker_kill(struct worker_proc *w, struct worker_end *end);
 
 /*
  * worker_describe_end - "signal 11 (SIGSEGV)", "exit status 3",
- * "exit status 12 (out of memory in the worker)", "protocol error".
+ * "exit status 12 (out of memory in the worker)", "protocol error",
+ * "exit status unknown (reaped elsewhere)".
  */
 void worker_describe_end(const struct worker_end *end, char *out, size_t out_size);
 

@@ -253,7 +253,7 @@ class Daemon:
     """A collector started in the foreground; stdout and stderr go to files
     in the test's directory so they can be read while it runs."""
 
-    def __init__(self, case, args, env=None):
+    def __init__(self, case, args, env=None, preexec_fn=None):
         self.case = case
         self.args = [case.env.binary] + list(args)
         index = len(case.daemons)
@@ -263,7 +263,8 @@ class Daemon:
                 open(self.stderr_path, "wb") as err:
             self.process = subprocess.Popen(
                 self.args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                env=dict(os.environ, **env) if env else None)
+                env=dict(os.environ, **env) if env else None,
+                preexec_fn=preexec_fn)
         self.pid = self.process.pid
 
     def stderr(self):
@@ -395,11 +396,12 @@ class Case:
         check_envelope(payload)
         return result, payload
 
-    def start_daemon(self, *args, env=None):
+    def start_daemon(self, *args, env=None, preexec_fn=None):
         """Start the collector with -c CONFIG --foreground ARGS, with the
-        variables of `env` (a dict) added to the environment."""
+        variables of `env` (a dict) added to the environment; preexec_fn
+        runs in the child before exec (to set what it inherits)."""
         daemon = Daemon(self, ["-c", self.config_path, "--foreground"]
-                        + list(args), env)
+                        + list(args), env, preexec_fn)
         self.daemons.append(daemon)
         return daemon
 

@@ -82,17 +82,18 @@ def alive(pid):
 
 # ---------------------------------------------------------------- faults
 
-def run_fault(case, faulty, enough, what, timeout=40):
+def run_fault(case, faulty, enough, what, timeout=40, preexec_fn=None):
     """Run the daemon with `faulty` (options of the faulty plugin) beside
     the well-behaved `second`, both every second, until `enough(health)`
     holds for faulty's entry in a payload.  Checks that the collector kept
     running and that second delivered every cycle on schedule meanwhile.
+    preexec_fn is the daemon's (see Case.start_daemon).
     Returns (faulty's health then, stderr, payloads)."""
     url, path = output_url(case)
     options = {"interval": 1, "timeout": 1}
     options.update(faulty)
     case.write_config({"faulty": options, "second": {"interval": 1}}, push_interval=1)
-    daemon = case.start_daemon("--output", url, env=crash_env(case))
+    daemon = case.start_daemon("--output", url, env=crash_env(case), preexec_fn=preexec_fn)
 
     def reached():
         daemon.check_running()
@@ -151,6 +152,22 @@ def test_segfault_in_collect_costs_only_that_plugin(case):
                  r"signal 11 \(SIGSEGV\)", "crash")
     check_logged(stderr, r"plugin faulty: worker restarted \(pid \d+\)", "restart")
     check_faulty_records(payloads)
+
+
+def ignore_sigchld():
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+
+
+def test_crash_is_reported_when_started_with_sigchld_ignored(case):
+    # An ignored SIGCHLD survives exec; with it the kernel reaps workers
+    # itself and the collector would never learn how one died.
+    health, stderr, _ = run_fault(
+        case, {"fault": "segv"}, lambda h: h["worker_crashes"] >= 1,
+        "faulty to crash once", preexec_fn=ignore_sigchld)
+    check(health["last_worker_signal"] == 11 and
+          health["last_worker_exit"] == "signal 11 (SIGSEGV)", "health: %r" % health)
+    check_logged(stderr, r"plugin faulty: worker \(pid \d+\) died during collect: "
+                 r"signal 11 \(SIGSEGV\)", "crash")
 
 
 def test_abort_is_restarted_with_growing_backoff(case):
