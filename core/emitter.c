@@ -1039,6 +1039,11 @@ struct record_batch *emitter_end_cycle(struct pga_emitter *em, struct emitter_cy
 	return records;
 }
 
+size_t emitter_cycle_bytes(const struct pga_emitter *em)
+{
+	return em->cycle ? record_batch_bytes(em->cycle) : 0;
+}
+
 void emitter_install(struct pga_host *host)
 {
 	host->record_begin = emitter_record_begin;

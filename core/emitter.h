@@ -85,6 +85,13 @@ struct record_batch *emitter_end_cycle(struct pga_emitter *em,
 				       struct emitter_cycle_stats *stats);
 
 /*
+ * emitter_cycle_bytes - the size of this cycle's complete records so far
+ * (their JSON text, as record_batch_bytes counts it), so that a caller can
+ * bound what a cycle may cost it.
+ */
+size_t emitter_cycle_bytes(const struct pga_emitter *em);
+
+/*
  * The emitter members of struct pga_host (see plugin.h for what each does
  * and returns).  host.c puts them in the vtable plugins receive.
  */

@@ -15,6 +15,9 @@
 #include "runner_internal.h"
 #include "supervisor.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 /* ---- how a worker ended ---- */
 
 /* Which ends of a worker are expected when the runner stops it. */
@@ -39,18 +42,18 @@ static void count_end(struct runner *r, const struct worker_end *end, bool kille
 
 /*
  * Count and log a worker that crashed, exited unasked or was killed
- * (killed: by the runner, for missing the deadline of `during`).
+ * (killed: by the runner during `during`, for `why`).
  */
 static void report_end(struct runner *r, long pid, const struct worker_end *end, bool killed,
-		       const char *during)
+		       const char *during, const char *why)
 {
 	char how[64], limit[160] = "";
 
 	worker_describe_end(end, how, sizeof(how));
 	count_end(r, end, killed, how);
 	if (killed) {
-		log_msg(LOG_LVL_WARNING, "plugin %s: worker (pid %ld) killed: no answer to %s by its deadline",
-			r->ctx.name, pid, during);
+		log_msg(LOG_LVL_WARNING, "plugin %s: worker (pid %ld) killed: %s", r->ctx.name, pid,
+			why);
 		return;
 	}
 	if (r->section.memory_limit_mb > 0)
@@ -61,8 +64,14 @@ static void report_end(struct runner *r, long pid, const struct worker_end *end,
 		during, how, limit);
 }
 
-/* The worker did not answer by `until`: kill it. */
-static void kill_worker(struct runner *r, const char *during)
+/* "no answer to collect by its deadline" */
+static void missed_deadline(const char *during, char *why, size_t why_size)
+{
+	snprintf(why, why_size, "no answer to %s by its deadline", during);
+}
+
+/* The runner gives up on the worker (for `why`, during `during`): kill it. */
+static void kill_worker(struct runner *r, const char *during, const char *why)
 {
 	long pid = (long)worker_pid(r->worker);
 	struct worker_end end;
@@ -70,7 +79,16 @@ static void kill_worker(struct runner *r, const char *during)
 	worker_kill(r->worker, &end);
 	r->worker = NULL;
 	r->worker_ready = false;
-	report_end(r, pid, &end, true, during);
+	report_end(r, pid, &end, true, during, why);
+}
+
+/* The worker did not answer by its deadline: kill it. */
+static void kill_late_worker(struct runner *r, const char *during)
+{
+	char why[96];
+
+	missed_deadline(during, why, sizeof(why));
+	kill_worker(r, during, why);
 }
 
 /* The worker is gone (EOF, a failed write, a protocol error): reap it. */
@@ -79,10 +97,13 @@ static void lose_worker(struct runner *r, const char *during)
 	long pid = (long)worker_pid(r->worker);
 	struct worker_end end;
 	bool killed = worker_finish(r->worker, clock_monotonic_ns() + WORKER_SHUTDOWN_NS, &end);
+	char why[96];
 
 	r->worker = NULL;
 	r->worker_ready = false;
-	report_end(r, pid, &end, killed, during);
+	snprintf(why, sizeof(why), "%s during %s", end.protocol_error ? "protocol error"
+		 : "still running 2 s after its socket ended", during);
+	report_end(r, pid, &end, killed, during, why);
 }
 
 /* ---- starting ---- */
@@ -126,7 +147,7 @@ int runner_process_init(struct runner *r)
 		r->worker_ready = reply.status == PGA_OK;
 		return reply.status;
 	case WORKER_TIMED_OUT:
-		kill_worker(r, "init");
+		kill_late_worker(r, "init");
 		return PGA_EDEADLINE;
 	default:
 		lose_worker(r, "init");
@@ -222,7 +243,12 @@ uint64_t runner_process_cycle(struct runner *r)
 	}
 	if (outcome == WORKER_TIMED_OUT) {
 		runner_deliver_cycle(r, records, true, &cs);
-		kill_worker(r, "collect");
+		kill_late_worker(r, "collect");
+		return account_lost(r, false);
+	}
+	if (outcome == WORKER_TOO_LARGE) {
+		drop_cycle(r, records);
+		kill_worker(r, "collect", "cycle larger than " STR(WORKER_MAX_CYCLE_MB) " MB");
 		return account_lost(r, false);
 	}
 	drop_cycle(r, records);
@@ -243,12 +269,12 @@ void runner_process_stop(struct runner *r, bool skip_shutdown)
 	if (!r->worker)
 		return;
 	if (skip_shutdown) {
-		kill_worker(r, "shutdown");
+		kill_late_worker(r, "shutdown");
 		return;
 	}
 	if (r->worker_ready) {
 		switch (worker_call(r->worker, WOP_SHUTDOWN, 0, until, NULL, &reply)) {
-		case WORKER_TIMED_OUT: kill_worker(r, "shutdown"); return;
+		case WORKER_TIMED_OUT: kill_late_worker(r, "shutdown"); return;
 		case WORKER_LOST: lose_worker(r, "shutdown"); return;
 		default: break;
 		}
@@ -258,7 +284,7 @@ void runner_process_stop(struct runner *r, bool skip_shutdown)
 	r->worker = NULL;
 	r->worker_ready = false;
 	if (killed || !ended_as_asked(&end)) {
-		report_end(r, pid, &end, killed, "shutdown");
+		report_end(r, pid, &end, killed, "shutdown", "no answer to shutdown by its deadline");
 		return;
 	}
 	runner_lock(r);

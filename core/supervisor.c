@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "emitter.h"
 #include "log.h"
 #include "replay.h"
 #include "wire.h"
@@ -201,9 +202,26 @@ static int poll_ms(uint64_t until)
 	return left > 60000 ? 60000 : (int)left;
 }
 
-/* Replay every complete frame held; REPLAY_MORE when no reply came yet. */
-static enum replay_result drain(struct worker_proc *w, struct pga_emitter *em,
-				struct replay_reply *reply)
+/* What replaying the frames held came to. */
+enum drain_result {
+	DRAIN_MORE,           /* no reply yet */
+	DRAIN_REPLIED,        /* see the reply */
+	DRAIN_BAD,            /* a malformed frame or an operation out of place */
+	DRAIN_TOO_LARGE       /* the cycle passed WORKER_MAX_CYCLE_MB */
+};
+
+/*
+ * Checked after every frame: a frame is at most a few MiB, so the cycle
+ * never gets much past the bound before replaying stops.
+ */
+static bool cycle_too_large(const struct pga_emitter *em)
+{
+	return em && emitter_cycle_bytes(em) > (size_t)WORKER_MAX_CYCLE_MB * 1024 * 1024;
+}
+
+/* Replay every complete frame held, until a reply or the cycle's bound. */
+static enum drain_result drain(struct worker_proc *w, struct pga_emitter *em,
+			       struct replay_reply *reply)
 {
 	const unsigned char *body;
 	size_t len;
@@ -212,10 +230,14 @@ static enum replay_result drain(struct worker_proc *w, struct pga_emitter *em,
 	while ((got = wire_inbox_next(&w->in, &body, &len)) > 0) {
 		enum replay_result res = replay_frame(body, len, em, w->name, reply);
 
-		if (res != REPLAY_MORE)
-			return res;
+		if (res == REPLAY_REPLIED)
+			return DRAIN_REPLIED;
+		if (res == REPLAY_BAD)
+			return DRAIN_BAD;
+		if (cycle_too_large(em))
+			return DRAIN_TOO_LARGE;
 	}
-	return got < 0 ? REPLAY_BAD : REPLAY_MORE;
+	return got < 0 ? DRAIN_BAD : DRAIN_MORE;
 }
 
 /* Read what the worker sent until its reply, `until`, or its end. */
@@ -227,15 +249,17 @@ static enum worker_outcome await_reply(struct worker_proc *w, enum worker_op exp
 
 	for (;;) {
 		struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
-		enum replay_result res = drain(w, em, &reply);
+		enum drain_result res = drain(w, em, &reply);
 		long n;
 
-		if (res == REPLAY_REPLIED && reply.request == (int)expected) {
+		if (res == DRAIN_REPLIED && reply.request == (int)expected) {
 			out->status = reply.status;
 			out->cpu_ns = reply.cpu_ns;
 			return WORKER_ANSWERED;
 		}
-		if (res != REPLAY_MORE) {
+		if (res == DRAIN_TOO_LARGE)
+			return WORKER_TOO_LARGE;
+		if (res != DRAIN_MORE) {
 			w->protocol_error = true;
 			w->lost = true;
 			return WORKER_LOST;

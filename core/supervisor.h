@@ -22,13 +22,21 @@
 /* How long a worker has to run the plugin's shutdown and exit. */
 #define WORKER_SHUTDOWN_NS (2 * 1000000000ULL)
 
+/*
+ * The most one collect of a worker may hand the collector (its records'
+ * JSON text): the collector's memory, unlike the worker's, has no
+ * memory_limit_mb.  Far above a sane cycle; past it the worker is killed.
+ */
+#define WORKER_MAX_CYCLE_MB 64
+
 struct worker_proc;
 
 /* What a request came to. */
 enum worker_outcome {
 	WORKER_ANSWERED,      /* the reply arrived; see struct worker_reply */
 	WORKER_TIMED_OUT,     /* no reply by the deadline: the caller kills it */
-	WORKER_LOST           /* the worker died, closed the socket or broke the protocol */
+	WORKER_LOST,          /* the worker died, closed the socket or broke the protocol */
+	WORKER_TOO_LARGE      /* its collect emitted more than WORKER_MAX_CYCLE_MB: the caller kills it */
 };
 
 struct worker_reply {

@@ -232,6 +232,36 @@ def test_memory_limit_fails_allocations_and_is_reported(case):
     check_faulty_records(payloads)
 
 
+def test_flooding_worker_is_killed_at_the_cycle_bound(case):
+    # faulty emits 4 KB records until its 5 s deadline, far more than the
+    # collector holds for one cycle (WORKER_MAX_CYCLE_MB, 64): the worker's
+    # memory_limit_mb cannot protect the collector, the bound must.
+    env = crash_env(case)
+    if case.env.sanitize:
+        # ASan keeps freed memory in quarantine (256 MB by default).
+        env["ASAN_OPTIONS"] += ":quarantine_size_mb=16"
+    url, path = output_url(case)
+    case.write_config({"faulty": {"fault": "flood", "good_cycles": 0, "interval": 5,
+                                  "timeout": 5},
+                       "second": {"interval": 1}}, push_interval=1)
+    daemon = case.start_daemon("--output", url, env=env)
+    killed = health_when(path, daemon,
+                         lambda p: (plugin_health(p, "faulty") or {}).get("worker_kills"),
+                         "faulty killed for its cycle's size")
+    peak_mb = int(proc_status(daemon.pid)["VmHWM"].split()[0]) / 1024.0
+    print("# peak %.1f MB" % peak_mb)
+    check(peak_mb < 200, "the collector's peak RSS reached %.0f MB" % peak_mb)
+    faulty = plugin_health(killed, "faulty")
+    check(faulty["last_worker_signal"] == 9 and faulty["worker_crashes"] == 0,
+          "health: %r" % faulty)
+    check(not [r for p in read_payload_file(path) for r in records(p, "test_flood")],
+          "records of the oversized cycle were delivered")
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+    check_logged(daemon.stderr(), r"plugin faulty: worker \(pid \d+\) killed: "
+                 r"cycle larger than 64 MB", "kill")
+    check_second_on_schedule(read_payload_file(path))
+
+
 def test_crash_in_init_is_retried_in_a_new_worker(case):
     health, stderr, payloads = run_fault(
         case, {"fault": "segv", "during": "init"}, restarted_after_failures(2),

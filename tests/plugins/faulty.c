@@ -14,6 +14,8 @@
  *   hog     allocates and touches 1 MiB blocks until malloc fails, logs
  *           how many it got, then aborts (as code that does not check
  *           malloc would fail soon after)
+ *   flood   emits 4 KB "test_flood" records until the emitter refuses one
+ *           (its deadline), so that only the collector can bound the cycle
  *   none    never fails
  *
  * The line "faulting: FAULT" is logged just before, so tests know the
@@ -31,7 +33,7 @@
 
 static const struct pga_option faulty_options[] = {
 	{ .name = "fault", .type = PGA_OPT_STRING, .default_value = "segv",
-	  .help = "segv, abort, exit, spin, hog or none" },
+	  .help = "segv, abort, exit, spin, hog, flood or none" },
 	{ .name = "during", .type = PGA_OPT_STRING, .default_value = "collect",
 	  .help = "collect or init" },
 	{ .name = "good_cycles", .type = PGA_OPT_INT, .default_value = "1",
@@ -44,6 +46,19 @@ struct faulty_state {
 	struct pga_ctx *ctx;
 	int64_t cycle;
 };
+
+/* 4 KB records until record_begin or record_end says stop (the deadline). */
+static void flood(const struct pga_host *host, struct pga_emitter *em)
+{
+	static char pad[4096];
+
+	memset(pad, 'x', sizeof(pad) - 1);
+	while (host->record_begin(em, "test_flood") == PGA_OK) {
+		host->set_string(em, "pad", pad);
+		if (host->record_end(em) != PGA_OK)
+			break;
+	}
+}
 
 /* Allocate until refused; returns the MiB obtained (all kept: a leak). */
 static long hog(void)
@@ -61,7 +76,9 @@ static long hog(void)
 	return got;
 }
 
-static void commit_fault(const struct pga_host *host, struct pga_ctx *ctx)
+/* Commit the configured fault; em is NULL in init, where flood does nothing. */
+static void commit_fault(const struct pga_host *host, struct pga_ctx *ctx,
+			 struct pga_emitter *em)
 {
 	const char *fault = host->config_string(ctx, "fault");
 
@@ -78,6 +95,8 @@ static void commit_fault(const struct pga_host *host, struct pga_ctx *ctx)
 	} else if (strcmp(fault, "spin") == 0) {
 		for (volatile unsigned long n = 0;; n++)
 			;
+	} else if (strcmp(fault, "flood") == 0 && em != NULL) {
+		flood(host, em);
 	} else if (strcmp(fault, "hog") == 0) {
 		host->log(ctx, PGA_LOG_INFO, "malloc failed after %ld MiB", hog());
 		abort();
@@ -94,7 +113,7 @@ static int faulty_init(const struct pga_host *host, struct pga_ctx *ctx, void **
 	st->ctx = ctx;
 	*state = st;
 	if (strcmp(host->config_string(ctx, "during"), "init") == 0)
-		commit_fault(host, ctx);
+		commit_fault(host, ctx, NULL);
 	return PGA_OK;
 }
 
@@ -111,7 +130,7 @@ static int faulty_collect(void *state, struct pga_emitter *em)
 	h->log(st->ctx, PGA_LOG_INFO, "cycle %lld", (long long)st->cycle);
 	/* A record already ended this cycle is lost with it: the cycle never returns. */
 	if (st->cycle > h->config_int(st->ctx, "good_cycles"))
-		commit_fault(h, st->ctx);
+		commit_fault(h, st->ctx, em);
 	return PGA_OK;
 }
 
