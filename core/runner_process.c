@@ -70,25 +70,30 @@ static void missed_deadline(const char *during, char *why, size_t why_size)
 	snprintf(why, why_size, "no answer to %s by its deadline", during);
 }
 
-/* The runner gives up on the worker (for `why`, during `during`): kill it. */
-static void kill_worker(struct runner *r, const char *during, const char *why)
+/*
+ * The runner gives up on the worker (for `why`, during `during`): kill it.
+ * Returns false when it turned out to have died by itself (reported as a
+ * crash).
+ */
+static bool kill_worker(struct runner *r, const char *during, const char *why)
 {
 	long pid = (long)worker_pid(r->worker);
 	struct worker_end end;
+	bool killed = worker_kill(r->worker, &end);
 
-	worker_kill(r->worker, &end);
 	r->worker = NULL;
 	r->worker_ready = false;
-	report_end(r, pid, &end, true, during, why);
+	report_end(r, pid, &end, killed, during, why);
+	return killed;
 }
 
-/* The worker did not answer by its deadline: kill it. */
-static void kill_late_worker(struct runner *r, const char *during)
+/* The worker did not answer by its deadline: kill it (see kill_worker). */
+static bool kill_late_worker(struct runner *r, const char *during)
 {
 	char why[96];
 
 	missed_deadline(during, why, sizeof(why));
-	kill_worker(r, during, why);
+	return kill_worker(r, during, why);
 }
 
 /* The worker is gone (EOF, a failed write, a protocol error): reap it. */
@@ -243,13 +248,12 @@ uint64_t runner_process_cycle(struct runner *r)
 	}
 	if (outcome == WORKER_TIMED_OUT) {
 		runner_deliver_cycle(r, records, true, &cs);
-		kill_late_worker(r, "collect");
-		return account_lost(r, false);
+		return account_lost(r, !kill_late_worker(r, "collect"));
 	}
 	if (outcome == WORKER_TOO_LARGE) {
 		drop_cycle(r, records);
-		kill_worker(r, "collect", "cycle larger than " STR(WORKER_MAX_CYCLE_MB) " MB");
-		return account_lost(r, false);
+		return account_lost(r, !kill_worker(r, "collect",
+						   "cycle larger than " STR(WORKER_MAX_CYCLE_MB) " MB"));
 	}
 	drop_cycle(r, records);
 	lose_worker(r, "collect");

@@ -65,7 +65,9 @@ static int fd_above_reserved(int fd)
  * Dispositions and mask are set explicitly, not inherited from whatever
  * thread starts the worker: an ignored SIGCHLD or SIGPIPE would survive
  * exec.  HUP, INT and TERM stay blocked until the worker has set its own
- * handling (a Ctrl-C or a systemd stop may arrive in between).
+ * handling (a systemd stop may arrive in between).  The worker leads its
+ * own process group, so that what the plugin starts can be killed with
+ * it, and a Ctrl-C at a terminal reaches the collector only.
  */
 static int init_spawn_attr(posix_spawnattr_t *attr)
 {
@@ -79,7 +81,10 @@ static int init_spawn_attr(posix_spawnattr_t *attr)
 	sigaddset(&blocked, SIGHUP);
 	sigaddset(&blocked, SIGINT);
 	sigaddset(&blocked, SIGTERM);
-	rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+					    POSIX_SPAWN_SETPGROUP);
+	if (rc == 0)
+		rc = posix_spawnattr_setpgroup(attr, 0);
 	if (rc == 0)
 		rc = posix_spawnattr_setsigdefault(attr, &all);
 	if (rc == 0)
@@ -352,11 +357,23 @@ static enum wait_result reap_until(pid_t pid, uint64_t until, int *status)
 	}
 }
 
+/*
+ * The processes the plugin started (in the worker's process group) die
+ * with it.  Also after the worker is reaped: the group's id cannot be
+ * reused while any member lives.  The worker itself is killed by its pid
+ * too, in case the plugin moved it to another group.
+ */
+static void kill_group(pid_t pid)
+{
+	kill(-pid, SIGKILL);
+}
+
 /* SIGKILL and reap; false when the status could not be had (see reap_until). */
 static bool reap_killed(pid_t pid, int *status)
 {
 	pid_t got;
 
+	kill_group(pid);
 	kill(pid, SIGKILL);
 	while ((got = waitpid(pid, status, 0)) < 0 && errno == EINTR)
 		;
@@ -379,19 +396,32 @@ bool worker_finish(struct worker_proc *w, uint64_t until, struct worker_end *end
 		killed = true;
 	} else {
 		reaped = waited == WAIT_REAPED;
+		kill_group(w->pid);
 	}
 	fill_end(end, reaped, status, w->protocol_error);
 	free_proc(w);
 	return killed;
 }
 
-void worker_kill(struct worker_proc *w, struct worker_end *end)
+bool worker_kill(struct worker_proc *w, struct worker_end *end)
 {
 	int status = 0;
-	bool reaped = reap_killed(w->pid, &status);
+	pid_t got;
+	bool reaped, killed = false;
 
+	/* Dead already (its socket may be held open by a child): a crash, not a kill. */
+	while ((got = waitpid(w->pid, &status, WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (got == w->pid) {
+		reaped = true;
+		kill_group(w->pid);
+	} else {
+		reaped = reap_killed(w->pid, &status);
+		killed = true;
+	}
 	fill_end(end, reaped, status, w->protocol_error);
 	free_proc(w);
+	return killed;
 }
 
 static const char *exit_meaning(int status)

@@ -83,15 +83,18 @@ enum worker_outcome worker_call(struct worker_proc *w, enum worker_op request,
 /*
  * worker_finish - end the worker and free it: unless it is already gone,
  * close the socket (a worker exits at its end), give it until `until` to
- * exit, then SIGKILL it.  Fills *end.  Returns true when it had to be
- * killed.
+ * exit, then SIGKILL it.  Whatever is left of its process group (what the
+ * plugin started) is killed either way.  Fills *end.  Returns true when it
+ * had to be killed.
  */
 bool worker_finish(struct worker_proc *w, uint64_t until, struct worker_end *end);
 
 /*
  * worker_kill - SIGKILL the worker now, reap it and free it; fills *end.
+ * Returns false when it had already ended by itself (a crash, which
+ * *end describes), true when it was killed.
  */
-void worker_kill(struct worker_proc *w, struct worker_end *end);
+bool worker_kill(struct worker_proc *w, struct worker_end *end);
 
 /*
  * worker_describe_end - "signal 11 (SIGSEGV)", "exit status 3",

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -70,21 +71,39 @@ static bool tie_to_parent(const char *parent_arg)
 	return parent > 1 && getppid() == (pid_t)parent;
 }
 
+/* Stands in for SIG_IGN, which a process the plugin starts would inherit across exec. */
+static void ignore_signal(int sig)
+{
+	(void)sig;
+}
+
 /*
- * The collector handles HUP, INT and TERM for the worker (a Ctrl-C or a
- * systemd stop reaches the whole process group): the worker stops when
- * told to over the socket, or when the socket ends.
+ * The collector handles HUP, INT and TERM for the worker (a systemd stop
+ * reaches every process of the service): the worker stops when told to
+ * over the socket, or when the socket ends.  A broken socket must be an
+ * EPIPE, not a death by SIGPIPE.
  */
 static void take_signals(void)
 {
+	static const int caught[] = { SIGHUP, SIGINT, SIGTERM, SIGPIPE };
+	struct sigaction sa;
 	sigset_t all;
 
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ignore_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+		sigaction(caught[i], &sa, NULL);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+/* What the plugin starts must not hold the socket (its end would never come) nor the file. */
+static void keep_fds_from_children(void)
+{
+	fcntl(WORKER_FD, F_SETFD, FD_CLOEXEC);
+	fcntl(WORKER_PLUGIN_FD, F_SETFD, FD_CLOEXEC);
 }
 
 /*
@@ -314,6 +333,7 @@ int worker_main(int argc, char **argv)
 	on_exit(exit_guard, NULL);
 	take_signals();
 	close_inherited_fds();
+	keep_fds_from_children();
 	keep_stdout_clean();
 	w.name = argv[2];
 	worker_link_open(WORKER_FD);

@@ -170,6 +170,41 @@ def test_crash_is_reported_when_started_with_sigchld_ignored(case):
                  r"signal 11 \(SIGSEGV\)", "crash")
 
 
+def processes_running(argv):
+    """Pids of the live processes whose command line is exactly argv."""
+    wanted = [a.encode() for a in argv] + [b""]
+    return [int(e) for e in os.listdir("/proc")
+            if e.isdigit() and cmdline(int(e)) == wanted and alive(int(e))]
+
+
+def test_what_a_plugin_starts_neither_hides_its_crash_nor_outlives_it(case):
+    # faulty starts `sleep` in init, then segfaults.  The sleep must not
+    # keep the worker's socket open (the crash would look like a hang until
+    # the deadline), nor inherit ignored signals, nor outlive the worker.
+    seconds = "600.%d" % os.getpid()
+    case.cleanups.append(lambda: [os.kill(pid, signal.SIGKILL)
+                                  for pid in processes_running(["sleep", seconds])])
+    url, path = output_url(case)
+    case.write_config({"faulty": {"fault": "segv", "spawn": seconds, "interval": 5,
+                                  "timeout": 5}}, push_interval=1)
+    daemon = case.start_daemon("--output", url, env=crash_env(case))
+    sleeps = wait_until(lambda: processes_running(["sleep", seconds]), "the plugin's sleep")
+    ignored = int(proc_status(sleeps[0])["SigIgn"], 16)
+    check(ignored & (1 << (signal.SIGTERM - 1) | 1 << (signal.SIGHUP - 1)) == 0,
+          "the plugin's sleep ignores signals: SigIgn %x" % ignored)
+    def ended(payload):
+        faulty = plugin_health(payload, "faulty")
+        return faulty and faulty["worker_crashes"] + faulty["worker_kills"] >= 1
+    health = plugin_health(health_when(path, daemon, ended, "faulty to crash"), "faulty")
+    check(health["last_worker_exit"] == "signal 11 (SIGSEGV)" and
+          health["worker_kills"] == 0 and health["overruns"] == 0, "health: %r" % health)
+    check(daemon.terminate() == 0, "exit status after SIGTERM")
+    check_logged(daemon.stderr(), r"plugin faulty: worker \(pid \d+\) died during collect: "
+                 r"signal 11 \(SIGSEGV\)", "crash")
+    wait_until(lambda: not processes_running(["sleep", seconds]),
+               "the plugin's sleep to die with the collector", 5)
+
+
 def test_abort_is_restarted_with_growing_backoff(case):
     # No good cycle: every instance aborts in its first collect, so the
     # failures add up and the wait before each restart doubles.

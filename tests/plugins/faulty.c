@@ -18,6 +18,10 @@
  *           (its deadline), so that only the collector can bound the cycle
  *   none    never fails
  *
+ * With spawn = "SECONDS", init first starts `sleep SECONDS` with fork and
+ * exec, as plugins start helpers, inheriting what the worker did not
+ * protect (descriptors, ignored signals).
+ *
  * The line "faulting: FAULT" is logged just before, so tests know the
  * fault happened where they expect it.
  */
@@ -26,6 +30,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 /* hog gives up here, limit or not, so that a missing limit fails the test, not the machine. */
@@ -38,6 +43,8 @@ static const struct pga_option faulty_options[] = {
 	  .help = "collect or init" },
 	{ .name = "good_cycles", .type = PGA_OPT_INT, .default_value = "1",
 	  .help = "normal cycles before the fault, in each instance" },
+	{ .name = "spawn", .type = PGA_OPT_STRING, .default_value = "",
+	  .help = "when set, init starts `sleep SPAWN` first" },
 	{ .name = NULL },
 };
 
@@ -103,6 +110,17 @@ static void commit_fault(const struct pga_host *host, struct pga_ctx *ctx,
 	}
 }
 
+/* A helper process, started the plain way: fork, exec, nothing closed or reset. */
+static void spawn_sleep(const char *seconds)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execlp("sleep", "sleep", seconds, (char *)NULL);
+		_exit(127);
+	}
+}
+
 static int faulty_init(const struct pga_host *host, struct pga_ctx *ctx, void **state)
 {
 	struct faulty_state *st = calloc(1, sizeof(*st));
@@ -112,6 +130,8 @@ static int faulty_init(const struct pga_host *host, struct pga_ctx *ctx, void **
 	st->host = host;
 	st->ctx = ctx;
 	*state = st;
+	if (host->config_string(ctx, "spawn")[0] != '\0')
+		spawn_sleep(host->config_string(ctx, "spawn"));
 	if (strcmp(host->config_string(ctx, "during"), "init") == 0)
 		commit_fault(host, ctx, NULL);
 	return PGA_OK;
