@@ -113,7 +113,8 @@ static bool replay_emitter_op(struct wire_reader *r, uint8_t op, struct pga_emit
  * gets it, so that a worker cannot pass its lines off as the collector's
  * or another plugin's.
  */
-static void replay_log(struct wire_reader *r, const char *plugin_name)
+static void replay_log(struct wire_reader *r, const char *plugin_name,
+		       struct replay_reply *call)
 {
 	uint8_t level = wire_get_u8(r);
 	const char *line = text(r);
@@ -123,6 +124,11 @@ static void replay_log(struct wire_reader *r, const char *plugin_name)
 		r->bad = true;
 		return;
 	}
+	if (call->log_lines >= REPLAY_MAX_LOG_LINES) {
+		call->log_suppressed++;
+		return;
+	}
+	call->log_lines++;
 	if (strncmp(line, "plugin ", 7) == 0 && strncmp(line + 7, plugin_name, name_len) == 0 &&
 	    strncmp(line + 7 + name_len, ": ", 2) == 0)
 		log_msg((enum log_level)level, "%s", line);
@@ -147,7 +153,7 @@ enum replay_result replay_frame(const unsigned char *body, size_t len, struct pg
 		uint8_t op = wire_get_u8(&r);
 
 		if (op == WOP_LOG) {
-			replay_log(&r, plugin_name);
+			replay_log(&r, plugin_name, reply);
 		} else if (op == WOP_REPLY) {
 			read_reply(&r, reply);
 			return !r.bad && wire_reader_done(&r) ? REPLAY_REPLIED : REPLAY_BAD;

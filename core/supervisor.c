@@ -212,8 +212,12 @@ enum drain_result {
 	DRAIN_MORE,           /* no reply yet */
 	DRAIN_REPLIED,        /* see the reply */
 	DRAIN_BAD,            /* a malformed frame or an operation out of place */
-	DRAIN_TOO_LARGE       /* the cycle passed WORKER_MAX_CYCLE_MB */
+	DRAIN_TOO_LARGE,      /* the cycle passed WORKER_MAX_CYCLE_MB */
+	DRAIN_BUSY            /* DRAIN_MAX_FRAMES replayed, more held */
 };
+
+/* Frames replayed between two looks at the clock: a frame is a few KiB, often less. */
+#define DRAIN_MAX_FRAMES 64
 
 /*
  * Checked after every frame: a frame is at most a few MiB, so the cycle
@@ -224,17 +228,25 @@ static bool cycle_too_large(const struct pga_emitter *em)
 	return em && emitter_cycle_bytes(em) > (size_t)WORKER_MAX_CYCLE_MB * 1024 * 1024;
 }
 
-/* Replay every complete frame held, until a reply or the cycle's bound. */
+/*
+ * Replay the complete frames held, until a reply or the cycle's bound, at
+ * most DRAIN_MAX_FRAMES of them (DRAIN_BUSY: more are held), so that the
+ * caller looks at the clock between two batches whatever the worker sends.
+ */
 static enum drain_result drain(struct worker_proc *w, struct pga_emitter *em,
 			       struct replay_reply *reply)
 {
 	const unsigned char *body;
 	size_t len;
-	int got;
+	int got = 0;
 
-	while ((got = wire_inbox_next(&w->in, &body, &len)) > 0) {
-		enum replay_result res = replay_frame(body, len, em, w->name, reply);
+	for (int i = 0; i < DRAIN_MAX_FRAMES; i++) {
+		enum replay_result res;
 
+		got = wire_inbox_next(&w->in, &body, &len);
+		if (got <= 0)
+			return got < 0 ? DRAIN_BAD : DRAIN_MORE;
+		res = replay_frame(body, len, em, w->name, reply);
 		if (res == REPLAY_REPLIED)
 			return DRAIN_REPLIED;
 		if (res == REPLAY_BAD)
@@ -242,46 +254,94 @@ static enum drain_result drain(struct worker_proc *w, struct pga_emitter *em,
 		if (cycle_too_large(em))
 			return DRAIN_TOO_LARGE;
 	}
-	return got < 0 ? DRAIN_BAD : DRAIN_MORE;
+	return DRAIN_BUSY;
 }
 
-/* Read what the worker sent until its reply, `until`, or its end. */
+/* Log the count of the call's log lines replay_frame left out, if any. */
+static void report_suppressed(const struct worker_proc *w, const struct replay_reply *reply)
+{
+	if (reply->log_suppressed > 0)
+		log_msg(LOG_LVL_WARNING, "plugin %s: %lu more log line(s) of this call suppressed",
+			w->name, (unsigned long)reply->log_suppressed);
+}
+
+/* What a drain came to, as the call's outcome; WORKER_PENDING when it goes on. */
+static enum worker_outcome drained(struct worker_proc *w, enum drain_result res,
+				   const struct replay_reply *reply, enum worker_op expected,
+				   struct worker_reply *out)
+{
+	switch (res) {
+	case DRAIN_MORE:
+	case DRAIN_BUSY:
+		return WORKER_PENDING;
+	case DRAIN_TOO_LARGE:
+		return WORKER_TOO_LARGE;
+	case DRAIN_REPLIED:
+		if (reply->request == (int)expected) {
+			out->status = reply->status;
+			out->cpu_ns = reply->cpu_ns;
+			return WORKER_ANSWERED;
+		}
+		break;
+	case DRAIN_BAD:
+		break;
+	}
+	w->protocol_error = true;
+	w->lost = true;
+	return WORKER_LOST;
+}
+
+/*
+ * Wait for the socket to be readable until `until` and read what it has:
+ * WORKER_PENDING, or how the call ended (its end, a failure, the time).
+ */
+static enum worker_outcome read_more(struct worker_proc *w, uint64_t until)
+{
+	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+	long n;
+
+	if (poll(&pfd, 1, poll_ms(until)) < 0 && errno != EINTR)
+		return WORKER_LOST;
+	if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+		return clock_monotonic_ns() >= until ? WORKER_TIMED_OUT : WORKER_PENDING;
+	n = wire_inbox_read(&w->in, w->fd);
+	if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+		w->lost = true;
+		return WORKER_LOST;
+	}
+	return WORKER_PENDING;
+}
+
+/*
+ * Read what the worker sent until its reply, `until`, or its end.  The
+ * clock is read after every batch replayed: a worker that keeps the socket
+ * full (a logging loop) is still stopped at `until`.
+ */
 static enum worker_outcome await_reply(struct worker_proc *w, enum worker_op expected,
 				       uint64_t until, struct pga_emitter *em,
 				       struct worker_reply *out)
 {
 	struct replay_reply reply = { 0 };
+	enum worker_outcome outcome;
 
 	for (;;) {
-		struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
 		enum drain_result res = drain(w, em, &reply);
-		long n;
 
-		if (res == DRAIN_REPLIED && reply.request == (int)expected) {
-			out->status = reply.status;
-			out->cpu_ns = reply.cpu_ns;
-			return WORKER_ANSWERED;
+		outcome = drained(w, res, &reply, expected, out);
+		if (outcome != WORKER_PENDING)
+			break;
+		if (clock_monotonic_ns() >= until) {
+			outcome = WORKER_TIMED_OUT;
+			break;
 		}
-		if (res == DRAIN_TOO_LARGE)
-			return WORKER_TOO_LARGE;
-		if (res != DRAIN_MORE) {
-			w->protocol_error = true;
-			w->lost = true;
-			return WORKER_LOST;
-		}
-		if (poll(&pfd, 1, poll_ms(until)) < 0 && errno != EINTR)
-			return WORKER_LOST;
-		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
-			if (clock_monotonic_ns() >= until)
-				return WORKER_TIMED_OUT;
+		if (res == DRAIN_BUSY)
 			continue;
-		}
-		n = wire_inbox_read(&w->in, w->fd);
-		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-			w->lost = true;
-			return WORKER_LOST;
-		}
+		outcome = read_more(w, until);
+		if (outcome != WORKER_PENDING)
+			break;
 	}
+	report_suppressed(w, &reply);
+	return outcome;
 }
 
 enum worker_outcome worker_call(struct worker_proc *w, enum worker_op request_op,

@@ -36,7 +36,8 @@ enum worker_outcome {
 	WORKER_ANSWERED,      /* the reply arrived; see struct worker_reply */
 	WORKER_TIMED_OUT,     /* no reply by the deadline: the caller kills it */
 	WORKER_LOST,          /* the worker died, closed the socket or broke the protocol */
-	WORKER_TOO_LARGE      /* its collect emitted more than WORKER_MAX_CYCLE_MB: the caller kills it */
+	WORKER_TOO_LARGE,     /* its collect emitted more than WORKER_MAX_CYCLE_MB: the caller kills it */
+	WORKER_PENDING        /* internal to supervisor.c: never returned */
 };
 
 struct worker_reply {

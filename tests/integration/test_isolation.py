@@ -243,6 +243,26 @@ def test_spinning_plugin_is_killed_at_its_deadline(case):
     check_faulty_records(payloads)
 
 
+def test_logging_loop_is_killed_and_its_lines_capped(case):
+    # A plugin logging in a loop keeps the socket full: the deadline must
+    # still be seen, and the collector's log gets at most
+    # REPLAY_MAX_LOG_LINES (100) of its lines per call.
+    health, stderr, _ = run_fault(
+        case, {"fault": "logspin"}, lambda h: h["worker_kills"] >= 2,
+        "faulty to be killed twice")
+    check(health["last_worker_signal"] == 9 and health["overruns"] >= 2, "health: %r" % health)
+    check_logged(stderr, r"plugin faulty: worker \(pid \d+\) killed: no answer to collect "
+                 r"by its deadline", "kill")
+    spins = [int(n) for n in re.findall(r"plugin faulty: log spin (\d+)", stderr)]
+    kills = len(lines_containing(stderr, "killed: no answer to collect"))
+    # Each call logs "cycle 1" or "faulting" too, within the same 100.
+    check(spins and len(spins) <= 100 * kills and max(spins) < 100,
+          "%d log spin lines for %d calls (last %s)" % (len(spins), kills, spins[-1:]))
+    suppressed = re.findall(r"plugin faulty: (\d+) more log line\(s\) of this call suppressed",
+                            stderr)
+    check(len(suppressed) == kills, "suppressed reports: %s for %d kills" % (suppressed, kills))
+
+
 def test_memory_limit_fails_allocations_and_is_reported(case):
     if case.env.sanitize:
         # ASan's shadow memory counts against any data limit: the limit is

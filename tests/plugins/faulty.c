@@ -14,6 +14,7 @@
  *   hog     allocates and touches 1 MiB blocks until malloc fails, logs
  *           how many it got, then aborts (as code that does not check
  *           malloc would fail soon after)
+ *   logspin logs "log spin N" in a loop forever, ignoring its deadline
  *   flood   emits 4 KB "test_flood" records until the emitter refuses one
  *           (its deadline), so that only the collector can bound the cycle
  *   none    never fails
@@ -38,7 +39,7 @@
 
 static const struct pga_option faulty_options[] = {
 	{ .name = "fault", .type = PGA_OPT_STRING, .default_value = "segv",
-	  .help = "segv, abort, exit, spin, hog, flood or none" },
+	  .help = "segv, abort, exit, spin, logspin, hog, flood or none" },
 	{ .name = "during", .type = PGA_OPT_STRING, .default_value = "collect",
 	  .help = "collect or init" },
 	{ .name = "good_cycles", .type = PGA_OPT_INT, .default_value = "1",
@@ -102,6 +103,9 @@ static void commit_fault(const struct pga_host *host, struct pga_ctx *ctx,
 	} else if (strcmp(fault, "spin") == 0) {
 		for (volatile unsigned long n = 0;; n++)
 			;
+	} else if (strcmp(fault, "logspin") == 0) {
+		for (long n = 0;; n++)
+			host->log(ctx, PGA_LOG_INFO, "log spin %ld", n);
 	} else if (strcmp(fault, "flood") == 0 && em != NULL) {
 		flood(host, em);
 	} else if (strcmp(fault, "hog") == 0) {

@@ -105,7 +105,7 @@ static char *only_record(struct pga_emitter *em)
 static void test_replay_matches_direct_calls(void **state)
 {
 	struct pga_emitter *direct = emitter_create("p"), *replayed = emitter_create("p");
-	struct replay_reply reply;
+	struct replay_reply reply = { 0 };
 	struct wire_buf b;
 	char *want, *got;
 
@@ -135,7 +135,7 @@ static void test_replay_matches_direct_calls(void **state)
 static void test_truncated_frames_are_refused(void **state)
 {
 	struct pga_emitter *em = emitter_create("p");
-	struct replay_reply reply;
+	struct replay_reply reply = { 0 };
 	struct wire_buf b;
 	size_t len;
 
@@ -161,7 +161,7 @@ static void test_truncated_frames_are_refused(void **state)
 static void test_corrupt_frames_are_refused(void **state)
 {
 	struct pga_emitter *em = emitter_create("p");
-	struct replay_reply reply;
+	struct replay_reply reply = { 0 };
 	struct wire_buf b;
 	unsigned char bad_op[] = { 0xee };
 	unsigned char huge_string[] = { WOP_SET_NULL, 0xf0, 0xff, 0xff, 0x7f };
