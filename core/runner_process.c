@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "log.h"
 #include "runner_internal.h"
+#include "runner_set.h"
 #include "supervisor.h"
 
 #define STR_(x) #x
@@ -189,6 +190,17 @@ static bool restart_if_needed(struct runner *r, uint64_t *delay)
 	return false;
 }
 
+/*
+ * How long past its deadline a collect may answer and only be an overrun
+ * (its records dropped, as on a thread), before its worker is killed:
+ * being a little late must not cost a plugin its process, its state and
+ * a backoff.  No more than the timeout itself, nor than a stop waits.
+ */
+static uint64_t kill_grace_ns(const struct runner *r)
+{
+	return r->timeout_ns < RUNNER_STOP_GRACE_NS ? r->timeout_ns : RUNNER_STOP_GRACE_NS;
+}
+
 /* A cycle whose worker died: its records never count, like an overrun's. */
 static void drop_cycle(struct runner *r, struct record_batch *records)
 {
@@ -234,9 +246,10 @@ uint64_t runner_process_cycle(struct runner *r)
 	start = clock_monotonic_ns();
 	deadline = start + r->timeout_ns;
 	runner_set_phase(r, PHASE_COLLECTING, deadline);
-	/* The worker enforces the deadline on the plugin; here it is the kill. */
+	/* The worker enforces the deadline on the plugin; the kill waits out the grace. */
 	emitter_begin_cycle(r->emitter, 0);
-	outcome = worker_call(r->worker, WOP_COLLECT, deadline, deadline, r->emitter, &reply);
+	outcome = worker_call(r->worker, WOP_COLLECT, deadline, deadline + kill_grace_ns(r),
+			      r->emitter, &reply);
 	records = emitter_end_cycle(r->emitter, &cs);
 	end = clock_monotonic_ns();
 	runner_set_phase(r, PHASE_WAITING, 0);

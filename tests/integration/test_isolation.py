@@ -243,6 +243,19 @@ def test_spinning_plugin_is_killed_at_its_deadline(case):
     check_faulty_records(payloads)
 
 
+def test_a_little_late_collect_is_an_overrun_not_a_kill(case):
+    # 200 ms past a 1 s deadline, within the grace (the timeout, at most
+    # 2 s): the cycle's records are dropped, the worker and its state stay.
+    health, stderr, payloads = run_fault(
+        case, {"fault": "late"}, lambda h: h["overruns"] >= 2, "faulty to overrun twice")
+    check(health["worker_kills"] == 0 and health["worker_restarts"] == 0 and
+          health["consecutive_failures"] == 0 and health["state"] != "backoff",
+          "health: %r" % health)
+    check(not lines_containing(stderr, "killed"), "a worker was killed:\n" + stderr[-3000:])
+    cycles = [r["cycle"] for p in payloads for r in records(p, "test_faulty")]
+    check(cycles == [1], "only the first, punctual cycle is delivered: %s" % cycles)
+
+
 def test_logging_loop_is_killed_and_its_lines_capped(case):
     # A plugin logging in a loop keeps the socket full: the deadline must
     # still be seen, and the collector's log gets at most

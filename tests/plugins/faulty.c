@@ -14,6 +14,8 @@
  *   hog     allocates and touches 1 MiB blocks until malloc fails, logs
  *           how many it got, then aborts (as code that does not check
  *           malloc would fail soon after)
+ *   late    returns PGA_OK 200 ms after its deadline (a plugin a little
+ *           slow, not hung)
  *   logspin logs "log spin N" in a loop forever, ignoring its deadline
  *   flood   emits 4 KB "test_flood" records until the emitter refuses one
  *           (its deadline), so that only the collector can bound the cycle
@@ -32,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 /* hog gives up here, limit or not, so that a missing limit fails the test, not the machine. */
@@ -39,7 +42,7 @@
 
 static const struct pga_option faulty_options[] = {
 	{ .name = "fault", .type = PGA_OPT_STRING, .default_value = "segv",
-	  .help = "segv, abort, exit, spin, logspin, hog, flood or none" },
+	  .help = "segv, abort, exit, spin, late, logspin, hog, flood or none" },
 	{ .name = "during", .type = PGA_OPT_STRING, .default_value = "collect",
 	  .help = "collect or init" },
 	{ .name = "good_cycles", .type = PGA_OPT_INT, .default_value = "1",
@@ -54,6 +57,15 @@ struct faulty_state {
 	struct pga_ctx *ctx;
 	int64_t cycle;
 };
+
+/* Sleep until the monotonic time `until` (ns). */
+static void sleep_until(uint64_t until)
+{
+	struct timespec at = { (time_t)(until / 1000000000ULL), (long)(until % 1000000000ULL) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) != 0)
+		;
+}
 
 /* 4 KB records until record_begin or record_end says stop (the deadline). */
 static void flood(const struct pga_host *host, struct pga_emitter *em)
@@ -103,6 +115,8 @@ static void commit_fault(const struct pga_host *host, struct pga_ctx *ctx,
 	} else if (strcmp(fault, "spin") == 0) {
 		for (volatile unsigned long n = 0;; n++)
 			;
+	} else if (strcmp(fault, "late") == 0) {
+		sleep_until(host->deadline_ns(ctx) + 200 * 1000000ULL);
 	} else if (strcmp(fault, "logspin") == 0) {
 		for (long n = 0;; n++)
 			host->log(ctx, PGA_LOG_INFO, "log spin %ld", n);
