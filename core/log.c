@@ -63,7 +63,7 @@ static int syslog_priority(enum log_level level)
 void log_vmsg_prefixed(enum log_level level, const char *plugin_name,
 		       const char *fmt, va_list ap)
 {
-	char text[2048];
+	char text[LOG_MAX_LINE];
 	int used = 0;
 
 	if ((int)level > atomic_load_explicit(&log_max, memory_order_relaxed))

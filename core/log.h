@@ -8,6 +8,9 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
+/* A line is cut at this many bytes (its terminating NUL included). */
+#define LOG_MAX_LINE 2048
+
 /* Same numbering as enum pga_log_level in the SDK. */
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARNING, LOG_LVL_INFO, LOG_LVL_DEBUG };
 

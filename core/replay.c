@@ -1,5 +1,6 @@
 #include "replay.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -108,6 +109,33 @@ static bool replay_emitter_op(struct wire_reader *r, uint8_t op, struct pga_emit
 }
 
 /*
+ * A line as the log may show it: a control byte (a newline would start a
+ * line the worker wrote in the collector's name) becomes \xNN.  Cut at
+ * out_size, as the log cuts lines anyway.
+ */
+static void escape_controls(const char *line, char *out, size_t out_size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t used = 0;
+
+	for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
+		bool control = *p < 0x20 || *p == 0x7f;
+
+		if (used + (control ? 4 : 1) >= out_size)
+			break;
+		if (!control) {
+			out[used++] = (char)*p;
+			continue;
+		}
+		out[used++] = '\\';
+		out[used++] = 'x';
+		out[used++] = hex[*p >> 4];
+		out[used++] = hex[*p & 0xf];
+	}
+	out[used] = '\0';
+}
+
+/*
  * A log line the worker formatted.  The collector, not the worker, decides
  * whose line it is: one that does not start with this plugin's own prefix
  * gets it, so that a worker cannot pass its lines off as the collector's
@@ -117,10 +145,11 @@ static void replay_log(struct wire_reader *r, const char *plugin_name,
 		       struct replay_reply *call)
 {
 	uint8_t level = wire_get_u8(r);
-	const char *line = text(r);
+	const char *raw = text(r);
 	size_t name_len = strlen(plugin_name);
+	char line[LOG_MAX_LINE];
 
-	if (r->bad || !line || level > LOG_LVL_DEBUG) {
+	if (r->bad || !raw || level > LOG_LVL_DEBUG) {
 		r->bad = true;
 		return;
 	}
@@ -129,6 +158,7 @@ static void replay_log(struct wire_reader *r, const char *plugin_name,
 		return;
 	}
 	call->log_lines++;
+	escape_controls(raw, line, sizeof(line));
 	if (strncmp(line, "plugin ", 7) == 0 && strncmp(line + 7, plugin_name, name_len) == 0 &&
 	    strncmp(line + 7 + name_len, ": ", 2) == 0)
 		log_msg((enum log_level)level, "%s", line);

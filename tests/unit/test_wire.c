@@ -4,7 +4,7 @@
  * text as direct emitter calls; every truncation and a sample of
  * corruptions of a frame is refused without reading past it (run under
  * ASan by make check SANITIZE=1); frames survive being cut anywhere on
- * the way through a socket.
+ * the way through a socket; a worker's log lines are escaped and capped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +17,10 @@
 
 #include <cmocka.h>
 
+#include "stderr_capture.h"
+
 #include "emitter.h"
+#include "log.h"
 #include "record_batch.h"
 #include "replay.h"
 #include "wire.h"
@@ -183,6 +186,55 @@ static void test_corrupt_frames_are_refused(void **state)
 	emitter_destroy(em);
 }
 
+/* Replay one frame of `lines` WOP_LOG operations of `text` into *reply. */
+static void replay_log_lines(const char *text, int lines, struct replay_reply *reply)
+{
+	struct wire_buf b;
+
+	wire_buf_init(&b);
+	for (int i = 0; i < lines; i++) {
+		wire_put_u8(&b, WOP_LOG);
+		wire_put_u8(&b, LOG_LVL_WARNING);
+		wire_put_string(&b, text);
+	}
+	assert_int_equal(replay_frame(b.data + 4, wire_body_len(&b), NULL, "p", reply),
+			 REPLAY_MORE);
+	wire_buf_free(&b);
+}
+
+/* A worker cannot start a line of the collector's log: control bytes are escaped. */
+static void test_log_lines_cannot_forge_lines(void **state)
+{
+	struct replay_reply reply = { 0 };
+	char *logged;
+
+	(void)state;
+	capture_start();
+	replay_log_lines("ok\n2026-01-01T00:00:00.000Z error: forged\r\x1b[2J\x7f", 1, &reply);
+	logged = capture_end();
+	assert_non_null(strstr(logged, "plugin p: ok\\x0a2026-01-01T00:00:00.000Z error: "
+				       "forged\\x0d\\x1b[2J\\x7f\n"));
+	assert_int_equal(count_occurrences(logged, "\n"), 1);
+	free(logged);
+}
+
+/* Past REPLAY_MAX_LOG_LINES in one call, lines are counted, not logged. */
+static void test_log_lines_are_capped_per_call(void **state)
+{
+	struct replay_reply reply = { 0 };
+	char *logged;
+
+	(void)state;
+	capture_start();
+	replay_log_lines("again", REPLAY_MAX_LOG_LINES - 10, &reply);
+	replay_log_lines("again", 25, &reply);
+	logged = capture_end();
+	assert_int_equal(count_occurrences(logged, "plugin p: again\n"), REPLAY_MAX_LOG_LINES);
+	assert_int_equal(reply.log_lines, REPLAY_MAX_LOG_LINES);
+	assert_int_equal(reply.log_suppressed, 15);
+	free(logged);
+}
+
 /* Frames written whole come out whole, however the reads cut the stream. */
 static void test_inbox_reassembles_frames(void **state)
 {
@@ -227,6 +279,8 @@ int main(void)
 		cmocka_unit_test(test_truncated_frames_are_refused),
 		cmocka_unit_test(test_corrupt_frames_are_refused),
 		cmocka_unit_test(test_inbox_reassembles_frames),
+		cmocka_unit_test(test_log_lines_cannot_forge_lines),
+		cmocka_unit_test(test_log_lines_are_capped_per_call),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
