@@ -484,6 +484,7 @@ bool worker_kill(struct worker_proc *w, struct worker_end *end)
 	return killed;
 }
 
+/* What a worker's own exit statuses (worker_proto.h) mean, as " (...)" or "". */
 static const char *exit_meaning(int status)
 {
 	switch (status) {
@@ -491,6 +492,7 @@ static const char *exit_meaning(int status)
 	case WORKER_EXIT_NOMEM: return " (out of memory in the worker)";
 	case WORKER_EXIT_PROTOCOL: return " (the worker did not understand the collector)";
 	case WORKER_EXIT_PARENT_GONE: return " (the worker lost the collector)";
+	case WORKER_EXIT_SOCKET_TAKEN: return " (the plugin closed the collector's socket)";
 	default: return "";
 	}
 }

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +23,8 @@ struct link_emitter {
 
 static struct {
 	int fd;
+	dev_t dev;                    /* the socket's identity, recorded at open */
+	ino_t ino;
 	struct wire_buf out;          /* the batch; only the collect thread appends */
 	pthread_mutex_t write_lock;   /* one frame on the socket at a time */
 	uint64_t deadline_ns;
@@ -38,10 +41,19 @@ static void send_failed(void)
 	_exit(errno == ENOMEM ? WORKER_EXIT_NOMEM : WORKER_EXIT_PARENT_GONE);
 }
 
+void worker_link_check(void)
+{
+	struct stat st;
+
+	if (fstat(wlink.fd, &st) != 0 || st.st_dev != wlink.dev || st.st_ino != wlink.ino)
+		_exit(WORKER_EXIT_SOCKET_TAKEN);
+}
+
 static void flush_batch(void)
 {
 	int rc;
 
+	worker_link_check();
 	pthread_mutex_lock(&wlink.write_lock);
 	rc = wire_flush(&wlink.out, wlink.fd);
 	pthread_mutex_unlock(&wlink.write_lock);
@@ -70,6 +82,7 @@ static void forward_log(enum log_level level, const char *text)
 	wire_put_u8(&frame, WOP_LOG);
 	wire_put_u8(&frame, (uint8_t)level);
 	wire_put_string(&frame, text);
+	worker_link_check();
 	pthread_mutex_lock(&wlink.write_lock);
 	/* A lost log line is not worth dying for; a lost collector is noticed later. */
 	(void)wire_flush(&frame, wlink.fd);
@@ -258,7 +271,13 @@ static int enc_set_stringn(struct pga_emitter *em, const char *key, const char *
 
 void worker_link_open(int fd)
 {
+	struct stat st;
+
 	wlink.fd = fd;
+	if (fstat(fd, &st) == 0) {
+		wlink.dev = st.st_dev;
+		wlink.ino = st.st_ino;
+	}
 	wire_buf_init(&wlink.out);
 	wlink.host = *host_vtable();
 	wlink.host.record_begin = enc_record_begin;

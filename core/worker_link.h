@@ -21,7 +21,9 @@
  * collector is gone (a write fails) the worker exits at once with
  * WORKER_EXIT_PARENT_GONE; when a batch cannot be built for lack of
  * memory it exits with WORKER_EXIT_NOMEM, so that no half of a record is
- * ever sent.
+ * ever sent.  Before every write the socket is checked to still be the
+ * one opened (a plugin may close descriptors it does not own, and open a
+ * file that gets the number): if not, WORKER_EXIT_SOCKET_TAKEN.
  */
 #ifndef PGA_CORE_WORKER_LINK_H
 #define PGA_CORE_WORKER_LINK_H
@@ -35,6 +37,12 @@
 
 /* worker_link_open - talk to the collector over fd; install the log sink. */
 void worker_link_open(int fd);
+
+/*
+ * worker_link_check - exit with WORKER_EXIT_SOCKET_TAKEN unless the
+ * link's descriptor is still the socket it was opened on.
+ */
+void worker_link_check(void);
 
 /*
  * worker_link_host - the vtable the plugin receives: host.c's, with the

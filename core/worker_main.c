@@ -22,6 +22,9 @@
 #include "worker_link.h"
 #include "worker_proto.h"
 
+/* Where the socket moves to, if the descriptor limit allows. */
+#define WORKER_SOCKET_MIN_FD 256
+
 #if defined(__SANITIZE_ADDRESS__)
 #define BUILT_WITH_ASAN 1
 #elif defined(__has_feature)
@@ -32,6 +35,7 @@
 
 struct worker {
 	const char *name;             /* from argv, until SETUP says more */
+	int fd;                       /* the socket, moved out of the plugin's way */
 	struct wire_inbox in;
 	struct plugin_section section;
 	struct plugin_image *image;
@@ -99,11 +103,23 @@ static void take_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
-/* What the plugin starts must not hold the socket (its end would never come) nor the file. */
-static void keep_fds_from_children(void)
+/*
+ * What the plugin starts must not hold the socket (its end would never
+ * come) nor the file.  And the socket goes far from the low numbers a
+ * plugin may close by mistake and reuse (fd 3 would be its first file):
+ * returns where it is now.
+ */
+static int keep_fds_from_plugin(void)
 {
-	fcntl(WORKER_FD, F_SETFD, FD_CLOEXEC);
+	int moved = fcntl(WORKER_FD, F_DUPFD_CLOEXEC, WORKER_SOCKET_MIN_FD);
+
 	fcntl(WORKER_PLUGIN_FD, F_SETFD, FD_CLOEXEC);
+	if (moved < 0) {
+		fcntl(WORKER_FD, F_SETFD, FD_CLOEXEC);
+		return WORKER_FD;
+	}
+	close(WORKER_FD);
+	return moved;
 }
 
 /*
@@ -151,7 +167,8 @@ static const unsigned char *next_frame(struct worker *w, size_t *len)
 			return body;
 		if (got < 0)
 			_exit(WORKER_EXIT_PROTOCOL);
-		n = wire_inbox_read(&w->in, WORKER_FD);
+		worker_link_check();
+		n = wire_inbox_read(&w->in, w->fd);
 		if (n == 0)
 			return NULL;
 		if (n < 0 && errno != EINTR)
@@ -333,10 +350,10 @@ int worker_main(int argc, char **argv)
 	on_exit(exit_guard, NULL);
 	take_signals();
 	close_inherited_fds();
-	keep_fds_from_children();
+	w.fd = keep_fds_from_plugin();
 	keep_stdout_clean();
 	w.name = argv[2];
-	worker_link_open(WORKER_FD);
+	worker_link_open(w.fd);
 	if (!set_up(&w))
 		status = WORKER_EXIT_SETUP;
 	else if (!serve(&w))

@@ -41,6 +41,7 @@
 #define WORKER_EXIT_NOMEM 12        /* out of memory in the worker's own code */
 #define WORKER_EXIT_PROTOCOL 13     /* the collector sent something unexpected */
 #define WORKER_EXIT_PARENT_GONE 14  /* the collector died or closed the socket */
+#define WORKER_EXIT_SOCKET_TAKEN 15 /* the plugin closed the socket (or replaced it) */
 
 enum worker_op {
 	/* collector -> worker */

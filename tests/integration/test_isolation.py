@@ -330,6 +330,26 @@ def test_flooding_worker_is_killed_at_the_cycle_bound(case):
     check_second_on_schedule(read_payload_file(path))
 
 
+def test_a_plugin_reusing_fd_3_does_not_break_its_worker(case):
+    # faulty closes fd 3 and opens /dev/null in every collect after the
+    # first: the socket is not there, the worker carries on.
+    health, stderr, payloads = run_fault(
+        case, {"fault": "closefd"}, lambda h: h["runs"] >= 4, "faulty to run 4 times")
+    check(health["worker_crashes"] + health["worker_kills"] == 0 and
+          health["overruns"] == 0, "health: %r" % health)
+    cycles = [r["cycle"] for p in payloads for r in records(p, "test_faulty")]
+    check(cycles[:4] == [1, 2, 3, 4], "faulty's cycles: %s" % cycles)
+
+
+def test_a_plugin_closing_the_socket_is_named(case):
+    health, stderr, _ = run_fault(
+        case, {"fault": "closeall"}, lambda h: h["worker_crashes"] >= 1, "faulty to crash")
+    check(health["last_worker_exit"] ==
+          "exit status 15 (the plugin closed the collector's socket)", "health: %r" % health)
+    check_logged(stderr, r"plugin faulty: worker \(pid \d+\) died during collect: exit "
+                 r"status 15 \(the plugin closed the collector's socket\)", "crash")
+
+
 def test_crash_in_init_is_retried_in_a_new_worker(case):
     health, stderr, payloads = run_fault(
         case, {"fault": "segv", "during": "init"}, restarted_after_failures(2),

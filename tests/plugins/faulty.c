@@ -14,6 +14,10 @@
  *   hog     allocates and touches 1 MiB blocks until malloc fails, logs
  *           how many it got, then aborts (as code that does not check
  *           malloc would fail soon after)
+ *   closefd closes fd 3 and opens /dev/null (it gets fd 3), as code that
+ *           closes what it thinks is its own file twice; otherwise works
+ *   closeall closes every descriptor from 3 up, as daemonizing code does,
+ *           then opens /dev/null
  *   late    returns PGA_OK 200 ms after its deadline (a plugin a little
  *           slow, not hung)
  *   logspin logs "log spin N" in a loop forever, ignoring its deadline
@@ -30,6 +34,7 @@
  */
 #include <pganalytics/plugin.h>
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +47,7 @@
 
 static const struct pga_option faulty_options[] = {
 	{ .name = "fault", .type = PGA_OPT_STRING, .default_value = "segv",
-	  .help = "segv, abort, exit, spin, late, logspin, hog, flood or none" },
+	  .help = "segv, abort, exit, spin, closefd, closeall, late, logspin, hog, flood or none" },
 	{ .name = "during", .type = PGA_OPT_STRING, .default_value = "collect",
 	  .help = "collect or init" },
 	{ .name = "good_cycles", .type = PGA_OPT_INT, .default_value = "1",
@@ -115,6 +120,13 @@ static void commit_fault(const struct pga_host *host, struct pga_ctx *ctx,
 	} else if (strcmp(fault, "spin") == 0) {
 		for (volatile unsigned long n = 0;; n++)
 			;
+	} else if (strcmp(fault, "closefd") == 0) {
+		close(3);
+		open("/dev/null", O_WRONLY);
+	} else if (strcmp(fault, "closeall") == 0) {
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		open("/dev/null", O_WRONLY);
 	} else if (strcmp(fault, "late") == 0) {
 		sleep_until(host->deadline_ns(ctx) + 200 * 1000000ULL);
 	} else if (strcmp(fault, "logspin") == 0) {
