@@ -497,6 +497,37 @@ static const char *exit_meaning(int status)
 	}
 }
 
+/* The standard signals by number: sigabbrev_np needs glibc 2.32, and other C libraries lack it. */
+static const struct {
+	int number;
+	const char *name;
+} signal_names[] = {
+	{ SIGHUP, "HUP" }, { SIGINT, "INT" }, { SIGQUIT, "QUIT" }, { SIGILL, "ILL" },
+	{ SIGTRAP, "TRAP" }, { SIGABRT, "ABRT" }, { SIGBUS, "BUS" }, { SIGFPE, "FPE" },
+	{ SIGKILL, "KILL" }, { SIGUSR1, "USR1" }, { SIGSEGV, "SEGV" }, { SIGUSR2, "USR2" },
+	{ SIGPIPE, "PIPE" }, { SIGALRM, "ALRM" }, { SIGTERM, "TERM" }, { SIGCHLD, "CHLD" },
+	{ SIGCONT, "CONT" }, { SIGSTOP, "STOP" }, { SIGTSTP, "TSTP" }, { SIGTTIN, "TTIN" },
+	{ SIGTTOU, "TTOU" }, { SIGURG, "URG" }, { SIGXCPU, "XCPU" }, { SIGXFSZ, "XFSZ" },
+	{ SIGVTALRM, "VTALRM" }, { SIGPROF, "PROF" }, { SIGWINCH, "WINCH" }, { SIGIO, "IO" },
+	{ SIGSYS, "SYS" },
+#ifdef SIGSTKFLT
+	{ SIGSTKFLT, "STKFLT" },
+#endif
+#ifdef SIGPWR
+	{ SIGPWR, "PWR" },
+#endif
+};
+
+/* "SEGV" for SIGSEGV; NULL for a signal without a standard name. */
+static const char *signal_name(int number)
+{
+	for (size_t i = 0; i < sizeof(signal_names) / sizeof(signal_names[0]); i++) {
+		if (signal_names[i].number == number)
+			return signal_names[i].name;
+	}
+	return NULL;
+}
+
 void worker_describe_end(const struct worker_end *end, char *out, size_t out_size)
 {
 	const char *abbrev;
@@ -506,7 +537,7 @@ void worker_describe_end(const struct worker_end *end, char *out, size_t out_siz
 	} else if (end->unknown) {
 		snprintf(out, out_size, "exit status unknown (reaped elsewhere)");
 	} else if (end->signaled) {
-		abbrev = sigabbrev_np(end->signal);
+		abbrev = signal_name(end->signal);
 		snprintf(out, out_size, "signal %d (SIG%s)", end->signal, abbrev ? abbrev : "?");
 	} else {
 		snprintf(out, out_size, "exit status %d%s", end->status, exit_meaning(end->status));
