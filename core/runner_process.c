@@ -28,6 +28,7 @@ static bool ended_as_asked(const struct worker_end *end)
 	       (end->status == 0 || end->status == WORKER_EXIT_PARENT_GONE);
 }
 
+/* Count a worker's unasked end in the plugin's stats (`how`: worker_describe_end). */
 static void count_end(struct runner *r, const struct worker_end *end, bool killed, const char *how)
 {
 	runner_lock(r);
@@ -114,6 +115,7 @@ static void lose_worker(struct runner *r, const char *during)
 
 /* ---- starting ---- */
 
+/* Start the worker unless one runs; false (logged) when it could not be. */
 static bool ensure_worker(struct runner *r, uint64_t until)
 {
 	struct worker_setup setup = {
@@ -275,6 +277,26 @@ uint64_t runner_process_cycle(struct runner *r)
 
 /* ---- stopping ---- */
 
+/*
+ * The collector stopped waiting for this runner (its stop deadline
+ * passed): end the worker without its shutdown.  Not a failure of the
+ * plugin, so neither counted nor logged as a kill.
+ */
+static void hurry_worker(struct runner *r)
+{
+	long pid = (long)worker_pid(r->worker);
+	struct worker_end end;
+
+	worker_kill(r->worker, &end);
+	r->worker = NULL;
+	r->worker_ready = false;
+	runner_lock(r);
+	r->stats.worker_pid = 0;
+	runner_unlock(r);
+	log_msg(LOG_LVL_INFO, "plugin %s: worker (pid %ld) ended without its shutdown: "
+		"the collector stopped waiting for it", r->ctx.name, pid);
+}
+
 void runner_process_stop(struct runner *r, bool skip_shutdown)
 {
 	uint64_t until = clock_monotonic_ns() + WORKER_SHUTDOWN_NS;
@@ -286,7 +308,7 @@ void runner_process_stop(struct runner *r, bool skip_shutdown)
 	if (!r->worker)
 		return;
 	if (skip_shutdown) {
-		kill_late_worker(r, "shutdown");
+		hurry_worker(r);
 		return;
 	}
 	if (r->worker_ready) {
