@@ -26,6 +26,7 @@ static struct {
 	dev_t dev;                    /* the socket's identity, recorded at open */
 	ino_t ino;
 	struct wire_buf out;          /* the batch; only the collect thread appends */
+	struct wire_buf log_frame;    /* one log line's frame, built under write_lock */
 	pthread_mutex_t write_lock;   /* one frame on the socket at a time */
 	uint64_t deadline_ns;
 	bool deadline_passed;         /* latched, as in the host's emitter */
@@ -49,6 +50,7 @@ void worker_link_check(void)
 		_exit(WORKER_EXIT_SOCKET_TAKEN);
 }
 
+/* Send the batch as one frame; a failure ends the worker (see send_failed). */
 static void flush_batch(void)
 {
 	int rc;
@@ -73,21 +75,20 @@ static int end_op(void)
 	return PGA_OK;
 }
 
-/* The log sink: one frame per line, written at once. */
+/*
+ * The log sink: one frame per line, written at once.  Its buffer is reused
+ * (under the lock, as plugin threads may log too), not allocated per line.
+ */
 static void forward_log(enum log_level level, const char *text)
 {
-	struct wire_buf frame;
-
-	wire_buf_init(&frame);
-	wire_put_u8(&frame, WOP_LOG);
-	wire_put_u8(&frame, (uint8_t)level);
-	wire_put_string(&frame, text);
 	worker_link_check();
 	pthread_mutex_lock(&wlink.write_lock);
+	wire_put_u8(&wlink.log_frame, WOP_LOG);
+	wire_put_u8(&wlink.log_frame, (uint8_t)level);
+	wire_put_string(&wlink.log_frame, text);
 	/* A lost log line is not worth dying for; a lost collector is noticed later. */
-	(void)wire_flush(&frame, wlink.fd);
+	(void)wire_flush(&wlink.log_frame, wlink.fd);
 	pthread_mutex_unlock(&wlink.write_lock);
-	wire_buf_free(&frame);
 }
 
 /* ---- the deadline, read at record boundaries as the host's emitter does ---- */
@@ -157,6 +158,7 @@ static int enc_record_timestamp(struct pga_emitter *em, int64_t unix_ns)
 	return end_op();
 }
 
+/* An operation whose only argument is a key. */
 static int enc_keyed(enum worker_op op, const char *key)
 {
 	if (!begin_op(op))
@@ -183,6 +185,7 @@ static int enc_set_null(struct pga_emitter *em, const char *key)
 	return enc_keyed(WOP_SET_NULL, key);
 }
 
+/* An operation without arguments. */
 static int enc_plain(enum worker_op op)
 {
 	if (!begin_op(op))
@@ -279,6 +282,7 @@ void worker_link_open(int fd)
 		wlink.ino = st.st_ino;
 	}
 	wire_buf_init(&wlink.out);
+	wire_buf_init(&wlink.log_frame);
 	wlink.host = *host_vtable();
 	wlink.host.record_begin = enc_record_begin;
 	wlink.host.record_end = enc_record_end;
@@ -332,4 +336,5 @@ void worker_link_close(void)
 {
 	log_set_sink(NULL);
 	wire_buf_free(&wlink.out);
+	wire_buf_free(&wlink.log_frame);
 }
