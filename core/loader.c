@@ -197,6 +197,7 @@ static bool copy_options(const char *path, struct plugin_image *img)
 	return true;
 }
 
+/* The image of a checked descriptor, owning handle and fd; NULL when refused or out of memory. */
 static struct plugin_image *build_image(const char *path, const struct stat *st, int fd,
 					void *handle, const struct pga_plugin *raw)
 {

@@ -17,6 +17,7 @@ static const char *text(struct wire_reader *r)
 	return wire_get_bytes(r, &len);
 }
 
+/* record_begin with the time the worker saw the call (see emitter_record_begin_at). */
 static void replay_record_begin(struct wire_reader *r, struct pga_emitter *em)
 {
 	struct timespec when;
@@ -29,6 +30,7 @@ static void replay_record_begin(struct wire_reader *r, struct pga_emitter *em)
 		emitter_record_begin_at(em, type, &when);
 }
 
+/* set_stringn: the length claimed must be the length sent, unless the value is NULL. */
 static void replay_set_stringn(struct wire_reader *r, struct pga_emitter *em)
 {
 	const char *key = text(r);
@@ -166,6 +168,7 @@ static void replay_log(struct wire_reader *r, const char *plugin_name,
 		log_msg((enum log_level)level, "plugin %s: %s", plugin_name, line);
 }
 
+/* The fields of a WOP_REPLY; the caller checks r->bad. */
 static void read_reply(struct wire_reader *r, struct replay_reply *reply)
 {
 	reply->request = wire_get_u8(r);

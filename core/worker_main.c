@@ -229,6 +229,7 @@ static bool load_plugin(struct worker *w, struct wire_reader *r)
 	return w->state_dir != NULL;
 }
 
+/* CPU time of this thread: what the call cost, as a runner thread measures it. */
 static uint64_t thread_cpu_ns(void)
 {
 	struct timespec ts;
@@ -251,6 +252,7 @@ static uint64_t begin_call(struct wire_reader *r)
 	return deadline;
 }
 
+/* INIT: the plugin's init, once; a second INIT is a protocol error. */
 static void serve_init(struct worker *w, struct wire_reader *r)
 {
 	const struct pga_plugin *d = &w->image->desc;
@@ -267,6 +269,7 @@ static void serve_init(struct worker *w, struct wire_reader *r)
 	worker_link_reply(WOP_INIT, rc, thread_cpu_ns() - cpu);
 }
 
+/* COLLECT: one collect into the link's emitter; only after a successful init. */
 static void serve_collect(struct worker *w, struct wire_reader *r)
 {
 	uint64_t cpu;
@@ -281,6 +284,7 @@ static void serve_collect(struct worker *w, struct wire_reader *r)
 	worker_link_reply(WOP_COLLECT, rc, thread_cpu_ns() - cpu);
 }
 
+/* SHUTDOWN: the plugin's shutdown if its init succeeded, then the reply. */
 static void serve_shutdown(struct worker *w, struct wire_reader *r)
 {
 	uint8_t level = wire_get_u8(r);
@@ -312,6 +316,7 @@ static bool serve(struct worker *w)
 	return false;
 }
 
+/* Release the worker's own memory before a clean exit (the leak checker reads it). */
 static void free_worker(struct worker *w)
 {
 	loader_release(w->image);

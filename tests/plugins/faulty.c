@@ -151,6 +151,7 @@ static void spawn_sleep(const char *seconds)
 	}
 }
 
+/* Starts the sleep if asked, then faults here if during = "init". */
 static int faulty_init(const struct pga_host *host, struct pga_ctx *ctx, void **state)
 {
 	struct faulty_state *st = calloc(1, sizeof(*st));
@@ -167,6 +168,7 @@ static int faulty_init(const struct pga_host *host, struct pga_ctx *ctx, void **
 	return PGA_OK;
 }
 
+/* One record per cycle, then the fault once good_cycles are done. */
 static int faulty_collect(void *state, struct pga_emitter *em)
 {
 	struct faulty_state *st = state;
@@ -184,6 +186,7 @@ static int faulty_collect(void *state, struct pga_emitter *em)
 	return PGA_OK;
 }
 
+/* Frees the state. */
 static void faulty_shutdown(void *state)
 {
 	free(state);
