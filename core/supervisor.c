@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -24,11 +25,14 @@ extern char **environ;
 
 /* How often a worker that should be exiting is checked on. */
 #define REAP_POLL_NS (5 * NS_PER_MS)
+/* How long a runner waits for a worker it killed to be gone. */
+#define REAP_KILLED_NS (1 * NS_PER_S)
 
+/* How waiting for a worker's end came out. */
 enum wait_result {
-	WAIT_REAPED,
-	WAIT_RUNNING,
-	WAIT_LOST
+	WAIT_REAPED,          /* its status is known */
+	WAIT_RUNNING,         /* it has not ended yet */
+	WAIT_LOST             /* its status is gone (ECHILD: reaped by someone else) */
 };
 
 struct worker_proc {
@@ -44,6 +48,49 @@ struct worker_proc {
 pid_t worker_pid(const struct worker_proc *w)
 {
 	return w->pid;
+}
+
+/* ---- workers killed but not reaped yet ---- */
+
+/*
+ * A process in uninterruptible sleep (a hung NFS read, say) dies of
+ * SIGKILL only when the sleep ends.  Its runner must not wait for that:
+ * the pid is kept here, and looked at again whenever a worker starts.
+ */
+#define MAX_UNREAPED 64
+
+static struct {
+	pthread_mutex_t lock;
+	pid_t pids[MAX_UNREAPED];
+	size_t n;
+} unreaped = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Keep pid to be reaped later; past MAX_UNREAPED it stays a zombie until we exit. */
+static void remember_unreaped(pid_t pid)
+{
+	pthread_mutex_lock(&unreaped.lock);
+	if (unreaped.n < MAX_UNREAPED)
+		unreaped.pids[unreaped.n++] = pid;
+	pthread_mutex_unlock(&unreaped.lock);
+	log_msg(LOG_LVL_WARNING, "worker (pid %ld) still not reaped %llu s after SIGKILL: "
+		"it will be when it ends", (long)pid,
+		(unsigned long long)(REAP_KILLED_NS / NS_PER_S));
+}
+
+/* Reap those of the remembered pids that have ended since. */
+static void reap_leftovers(void)
+{
+	pthread_mutex_lock(&unreaped.lock);
+	for (size_t i = 0; i < unreaped.n;) {
+		pid_t got = waitpid(unreaped.pids[i], NULL, WNOHANG);
+
+		if (got == 0 || (got < 0 && errno == EINTR)) {
+			i++;
+			continue;
+		}
+		unreaped.pids[i] = unreaped.pids[--unreaped.n];
+	}
+	pthread_mutex_unlock(&unreaped.lock);
 }
 
 /* ---- spawning ---- */
@@ -154,6 +201,7 @@ static struct worker_proc *launch(const char *name, int plugin_fd)
 	struct worker_proc *w = calloc(1, sizeof(*w));
 	int sv[2], rc;
 
+	reap_leftovers();
 	if (!w)
 		return NULL;
 	w->fd = -1;
@@ -179,6 +227,7 @@ static struct worker_proc *launch(const char *name, int plugin_fd)
 
 /* ---- talking ---- */
 
+/* Send the frame built in w->out; a failure marks the worker lost. */
 static int send_frame(struct worker_proc *w)
 {
 	if (wire_flush(&w->out, w->fd) == 0)
@@ -187,6 +236,7 @@ static int send_frame(struct worker_proc *w)
 	return -1;
 }
 
+/* Send one request (SHUTDOWN carries no deadline) with the current log level. */
 static int request(struct worker_proc *w, enum worker_op op, uint64_t deadline_ns)
 {
 	wire_put_u8(&w->out, (uint8_t)op);
@@ -379,13 +429,15 @@ struct worker_proc *worker_start(const char *name, int plugin_fd,
 
 /* ---- ending ---- */
 
-/* What waitpid's status says (or that it could not say: reaped false). */
-static void fill_end(struct worker_end *end, bool reaped, int status, bool protocol_error)
+/* What waitpid's status says, or that it could not say (see enum wait_result). */
+static void fill_end(struct worker_end *end, enum wait_result waited, int status,
+		     bool protocol_error)
 {
 	memset(end, 0, sizeof(*end));
 	end->protocol_error = protocol_error;
-	end->unknown = !reaped;
-	if (!reaped)
+	end->unknown = waited == WAIT_LOST;
+	end->unreaped = waited == WAIT_RUNNING;
+	if (waited != WAIT_REAPED)
 		return;
 	if (WIFSIGNALED(status)) {
 		end->signaled = true;
@@ -428,23 +480,27 @@ static void kill_group(pid_t pid)
 	kill(-pid, SIGKILL);
 }
 
-/* SIGKILL and reap; false when the status could not be had (see reap_until). */
-static bool reap_killed(pid_t pid, int *status)
+/*
+ * SIGKILL and reap, waiting REAP_KILLED_NS at most (see reap_until; a
+ * pid still running then is remembered and reaped later).
+ */
+static enum wait_result reap_killed(pid_t pid, int *status)
 {
-	pid_t got;
+	enum wait_result waited;
 
 	kill_group(pid);
 	kill(pid, SIGKILL);
-	while ((got = waitpid(pid, status, 0)) < 0 && errno == EINTR)
-		;
-	return got == pid;
+	waited = reap_until(pid, clock_monotonic_ns() + REAP_KILLED_NS, status);
+	if (waited == WAIT_RUNNING)
+		remember_unreaped(pid);
+	return waited;
 }
 
 bool worker_finish(struct worker_proc *w, uint64_t until, struct worker_end *end)
 {
 	enum wait_result waited = WAIT_RUNNING;
 	int status = 0;
-	bool killed = false, reaped;
+	bool killed = false;
 
 	close(w->fd);
 	w->fd = -1;
@@ -452,34 +508,34 @@ bool worker_finish(struct worker_proc *w, uint64_t until, struct worker_end *end
 	if (!w->protocol_error)
 		waited = reap_until(w->pid, until, &status);
 	if (waited == WAIT_RUNNING) {
-		reaped = reap_killed(w->pid, &status);
+		waited = reap_killed(w->pid, &status);
 		killed = true;
 	} else {
-		reaped = waited == WAIT_REAPED;
 		kill_group(w->pid);
 	}
-	fill_end(end, reaped, status, w->protocol_error);
+	fill_end(end, waited, status, w->protocol_error);
 	free_proc(w);
 	return killed;
 }
 
 bool worker_kill(struct worker_proc *w, struct worker_end *end)
 {
+	enum wait_result waited;
 	int status = 0;
 	pid_t got;
-	bool reaped, killed = false;
+	bool killed = false;
 
 	/* Dead already (its socket may be held open by a child): a crash, not a kill. */
 	while ((got = waitpid(w->pid, &status, WNOHANG)) < 0 && errno == EINTR)
 		;
 	if (got == w->pid) {
-		reaped = true;
+		waited = WAIT_REAPED;
 		kill_group(w->pid);
 	} else {
-		reaped = reap_killed(w->pid, &status);
+		waited = reap_killed(w->pid, &status);
 		killed = true;
 	}
-	fill_end(end, reaped, status, w->protocol_error);
+	fill_end(end, waited, status, w->protocol_error);
 	free_proc(w);
 	return killed;
 }
@@ -536,6 +592,8 @@ void worker_describe_end(const struct worker_end *end, char *out, size_t out_siz
 		snprintf(out, out_size, "protocol error");
 	} else if (end->unknown) {
 		snprintf(out, out_size, "exit status unknown (reaped elsewhere)");
+	} else if (end->unreaped) {
+		snprintf(out, out_size, "SIGKILL sent, not reaped yet");
 	} else if (end->signaled) {
 		abbrev = signal_name(end->signal);
 		snprintf(out, out_size, "signal %d (SIG%s)", end->signal, abbrev ? abbrev : "?");

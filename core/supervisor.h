@@ -6,7 +6,9 @@
  *
  * Used by the plugin's runner thread only; nothing here is shared.
  * Waiting never blocks past the time the caller gives, so a hung or dead
- * worker costs its runner thread no more than the deadline.
+ * worker costs its runner thread no more than the deadline (and a killed
+ * one at most a second more: one stuck in uninterruptible sleep is
+ * reaped later, when another worker starts).
  */
 #ifndef PGA_CORE_SUPERVISOR_H
 #define PGA_CORE_SUPERVISOR_H
@@ -52,6 +54,7 @@ struct worker_end {
 	int status;           /* exit status otherwise */
 	bool protocol_error;  /* it sent something malformed (and was killed) */
 	bool unknown;         /* its status was gone: reaped by someone else */
+	bool unreaped;        /* killed, but not ended yet (reaped later) */
 };
 
 /*
@@ -100,7 +103,7 @@ bool worker_kill(struct worker_proc *w, struct worker_end *end);
 /*
  * worker_describe_end - "signal 11 (SIGSEGV)", "exit status 3",
  * "exit status 12 (out of memory in the worker)", "protocol error",
- * "exit status unknown (reaped elsewhere)".
+ * "exit status unknown (reaped elsewhere)", "SIGKILL sent, not reaped yet".
  */
 void worker_describe_end(const struct worker_end *end, char *out, size_t out_size);
 

@@ -2,7 +2,7 @@
  * test_worker_end.c - how the end of a plugin worker is told in the log
  * and the self-metrics (worker_describe_end in supervisor.c): signals by
  * their standard names, the worker's own exit statuses by their meaning,
- * a lost status never as a clean exit.
+ * a lost or not yet known status never as a clean exit.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -57,6 +57,9 @@ static void test_exit_statuses_and_lost_ones(void **state)
 	end.unknown = true;
 	assert_string_equal(described(&end), "exit status unknown (reaped elsewhere)");
 	end.unknown = false;
+	end.unreaped = true;
+	assert_string_equal(described(&end), "SIGKILL sent, not reaped yet");
+	end.unreaped = false;
 	end.protocol_error = true;
 	assert_string_equal(described(&end), "protocol error");
 }
