@@ -426,9 +426,12 @@ uint64_t runner_stop_deadline(struct runner *runner, uint64_t grace_ns)
 	runner_lock(runner);
 	base = runner->phase_deadline_ns > now ? runner->phase_deadline_ns : now;
 	runner_unlock(runner);
-	/* A worker gets WORKER_SHUTDOWN_NS to answer shutdown, and as long to exit. */
+	/*
+	 * A worker's collect may answer within the kill grace, then the worker
+	 * gets WORKER_SHUTDOWN_NS to answer shutdown, and as long to exit.
+	 */
 	if (runner->isolated)
-		base += 2 * WORKER_SHUTDOWN_NS;
+		base += runner_process_kill_grace_ns(runner) + 2 * WORKER_SHUTDOWN_NS;
 	return base + grace_ns;
 }
 

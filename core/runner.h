@@ -97,7 +97,8 @@ void runner_request_stop(struct runner *runner);
 /*
  * runner_stop_deadline - the monotonic time after which a runner asked to
  * stop counts as stuck: the deadline of the call it is in, plus grace_ns,
- * plus the time a worker process gets to shut down and exit.
+ * plus, for a worker process, the grace of a late collect and the time it
+ * gets to shut down and exit.
  */
 uint64_t runner_stop_deadline(struct runner *runner, uint64_t grace_ns);
 

@@ -92,6 +92,14 @@ int runner_process_init(struct runner *r);
 uint64_t runner_process_cycle(struct runner *r);
 
 /*
+ * runner_process_kill_grace_ns - how long past its deadline a collect in a
+ * worker may answer and only be an overrun (its records dropped, as on a
+ * thread) before the worker is killed: the timeout, at most
+ * RUNNER_STOP_GRACE_NS.
+ */
+uint64_t runner_process_kill_grace_ns(const struct runner *r);
+
+/*
  * runner_process_stop - shutdown in the worker and let it exit (killed
  * past WORKER_SHUTDOWN_NS); `skip_shutdown` kills it without asking.
  */

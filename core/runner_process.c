@@ -193,12 +193,10 @@ static bool restart_if_needed(struct runner *r, uint64_t *delay)
 }
 
 /*
- * How long past its deadline a collect may answer and only be an overrun
- * (its records dropped, as on a thread), before its worker is killed:
- * being a little late must not cost a plugin its process, its state and
+ * Being a little late must not cost a plugin its process, its state and
  * a backoff.  No more than the timeout itself, nor than a stop waits.
  */
-static uint64_t kill_grace_ns(const struct runner *r)
+uint64_t runner_process_kill_grace_ns(const struct runner *r)
 {
 	return r->timeout_ns < RUNNER_STOP_GRACE_NS ? r->timeout_ns : RUNNER_STOP_GRACE_NS;
 }
@@ -250,7 +248,7 @@ uint64_t runner_process_cycle(struct runner *r)
 	runner_set_phase(r, PHASE_COLLECTING, deadline);
 	/* The worker enforces the deadline on the plugin; the kill waits out the grace. */
 	emitter_begin_cycle(r->emitter, 0);
-	outcome = worker_call(r->worker, WOP_COLLECT, deadline, deadline + kill_grace_ns(r),
+	outcome = worker_call(r->worker, WOP_COLLECT, deadline, deadline + runner_process_kill_grace_ns(r),
 			      r->emitter, &reply);
 	records = emitter_end_cycle(r->emitter, &cs);
 	end = clock_monotonic_ns();
