@@ -56,7 +56,7 @@ static size_t reserve(struct pglog_entry *e, size_t want)
 	return take;
 }
 
-bool entry_set(struct pglog_entry *e, int part, const char *text, size_t len)
+bool entry_set_growing(struct pglog_entry *e, int part, const char *text, size_t len)
 {
 	size_t take = reserve(e, len);
 
@@ -85,16 +85,6 @@ bool entry_append_line(struct pglog_entry *e, const char *text, size_t len)
 	e->used += take;
 	e->len[e->last_part] += (uint32_t)take;
 	return true;
-}
-
-const char *entry_part(const struct pglog_entry *e, int part, size_t *len)
-{
-	if (!e->has[part]) {
-		*len = 0;
-		return NULL;
-	}
-	*len = e->len[part];
-	return e->buf ? e->buf + e->off[part] : "";
 }
 
 bool entry_copy(struct pglog_entry *dst, const struct pglog_entry *src)
@@ -127,20 +117,43 @@ static const char *const severity_words[PGLOG_SEV_COUNT] = {
 	[PGLOG_SEV_QUERY] = "QUERY", [PGLOG_SEV_LOCATION] = "LOCATION",
 };
 
+/* The severity among `candidates` (each NUL-terminated, all `len` long) that word is. */
+static int severity_among(const char *word, size_t len, const int *candidates, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(severity_words[candidates[i]], word, len) == 0)
+			return candidates[i];
+	return PGLOG_SEV_UNKNOWN;
+}
+
 int severity_from_word(const char *word, size_t len)
 {
 	/* Called for every line: compare only against the words of this length. */
-	if (len < 3 || len > 9)
-		return PGLOG_SEV_UNKNOWN;
-	for (int s = 1; s < PGLOG_SEV_COUNT; s++)
-		/* strncmp stops at the word's NUL, so [len] is inside it when it matched. */
-		if (severity_words[s][0] == word[0] && strncmp(severity_words[s], word, len) == 0 &&
-		    severity_words[s][len] == '\0')
-			return s;
-	/* jsonlog and csvlog write plain DEBUG for every debug level. */
-	if (len == 5 && memcmp(word, "DEBUG", 5) == 0)
-		return PGLOG_SEV_DEBUG1;
-	return PGLOG_SEV_UNKNOWN;
+	static const int three[] = { PGLOG_SEV_LOG };
+	static const int four[] = { PGLOG_SEV_INFO, PGLOG_SEV_HINT };
+	static const int five[] = { PGLOG_SEV_ERROR, PGLOG_SEV_FATAL, PGLOG_SEV_PANIC, PGLOG_SEV_QUERY };
+	static const int six[] = { PGLOG_SEV_DETAIL, PGLOG_SEV_NOTICE, PGLOG_SEV_DEBUG1, PGLOG_SEV_DEBUG2,
+				   PGLOG_SEV_DEBUG3, PGLOG_SEV_DEBUG4, PGLOG_SEV_DEBUG5 };
+	static const int seven[] = { PGLOG_SEV_WARNING, PGLOG_SEV_CONTEXT };
+	static const int eight[] = { PGLOG_SEV_LOCATION };
+	static const int nine[] = { PGLOG_SEV_STATEMENT };
+#define AMONG(list) severity_among(word, len, list, sizeof(list) / sizeof(list[0]))
+
+	switch (len) {
+	case 3: return AMONG(three);
+	case 4: return AMONG(four);
+	case 5:
+		/* jsonlog and csvlog write plain DEBUG for every debug level. */
+		if (memcmp(word, "DEBUG", 5) == 0)
+			return PGLOG_SEV_DEBUG1;
+		return AMONG(five);
+	case 6: return AMONG(six);
+	case 7: return AMONG(seven);
+	case 8: return AMONG(eight);
+	case 9: return AMONG(nine);
+	default: return PGLOG_SEV_UNKNOWN;
+	}
+#undef AMONG
 }
 
 const char *severity_name(int severity)

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum pglog_part {
 	PGLOG_TIME,
@@ -69,12 +70,57 @@ void entry_reset(struct pglog_entry *e);
  * entry_set - set a part to text[0..len), replacing an earlier value of it.
  * Past the cap the text is cut and the entry marked truncated.  Returns
  * false only when memory ran out (the entry is then truncated too).
+ * entry_set_growing is its path for a part that needs a bigger buffer.
  */
-bool entry_set(struct pglog_entry *e, int part, const char *text, size_t len);
+bool entry_set_growing(struct pglog_entry *e, int part, const char *text, size_t len);
+/*
+ * entry_copy_bytes - memcpy, with the short copies most parts are (a pid,
+ * a user name) done in two overlapping fixed-size moves instead of a call.
+ */
+static inline void entry_copy_bytes(char *dst, const char *src, size_t len)
+{
+	if (len >= 8 && len <= 16) {
+		memcpy(dst, src, 8);
+		memcpy(dst + len - 8, src + len - 8, 8);
+	} else if (len >= 4 && len < 8) {
+		memcpy(dst, src, 4);
+		memcpy(dst + len - 4, src + len - 4, 4);
+	} else if (len < 4) {
+		for (size_t i = 0; i < len; i++)
+			dst[i] = src[i];
+	} else {
+		memcpy(dst, src, len);
+	}
+}
+/* Inline for the usual case, a part that fits the buffer: several are set per line. */
+static inline bool entry_set(struct pglog_entry *e, int part, const char *text, size_t len)
+{
+	if (e->used + len > e->cap)
+		return entry_set_growing(e, part, text, len);
+	if (len)
+		entry_copy_bytes(e->buf + e->used, text, len);
+	e->off[part] = (uint32_t)e->used;
+	e->len[part] = (uint32_t)len;
+	e->has[part] = true;
+	e->used += len;
+	e->last_part = part;
+	return true;
+}
 /* entry_append - add "\n" and text to the part set last (a continuation line). */
 bool entry_append_line(struct pglog_entry *e, const char *text, size_t len);
-/* entry_part - the part's text (not NUL-terminated) and its length; NULL when unset. */
-const char *entry_part(const struct pglog_entry *e, int part, size_t *len);
+/*
+ * entry_part - the part's text (not NUL-terminated) and its length; NULL
+ * when unset.  Inline: it is asked several times for every entry.
+ */
+static inline const char *entry_part(const struct pglog_entry *e, int part, size_t *len)
+{
+	if (!e->has[part]) {
+		*len = 0;
+		return NULL;
+	}
+	*len = e->len[part];
+	return e->buf ? e->buf + e->off[part] : "";
+}
 /* entry_copy - make dst hold what src holds (dst keeps its own cap). */
 bool entry_copy(struct pglog_entry *dst, const struct pglog_entry *src);
 

@@ -11,6 +11,7 @@
 #include "events.h"
 
 #define HEAD_BYTES 1024
+#define DURATION_HEAD 64
 
 static const char *const kind_names[EVENT_KIND_COUNT] = {
 	[EVENT_SLOW_STATEMENT] = "slow_statement",
@@ -35,11 +36,55 @@ const char *event_kind_name(int kind)
 	return kind > 0 && kind < EVENT_KIND_COUNT ? kind_names[kind] : "none";
 }
 
-static bool starts_with(const char *s, size_t len, const char *word)
+/* A word with its length, so that comparing with it needs no strlen. */
+struct word {
+	const char *text;
+	size_t len;
+};
+
+#define WORD(literal) { literal, sizeof(literal) - 1 }
+
+/* Inline, so that a literal word's length and comparison are compiled in. */
+static inline bool starts_with(const char *s, size_t len, const char *word)
 {
 	size_t n = strlen(word);
 
 	return len >= n && memcmp(s, word, n) == 0;
+}
+
+static inline bool starts_with_word(const char *s, size_t len, const struct word *w)
+{
+	return len >= w->len && memcmp(s, w->text, w->len) == 0;
+}
+
+/*
+ * The plain decimal number (digits, '.', digits) at s, as strtod reads it,
+ * without strtod's cost.  A decimal of at most 19 digits whose digits make
+ * an integer below 2^53, with at most 22 of them after the point, is that
+ * integer divided by a power of ten, both exact doubles: one division,
+ * correctly rounded, gives exactly what strtod gives.  Anything else (a
+ * sign, leading space, an exponent, hex, more digits) goes to strtod.
+ */
+static double read_decimal(const char *s, char **end)
+{
+	static const double powers_of_ten[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+	};
+	uint64_t digits = 0;
+	size_t i = 0, count = 0, after_point = 0;
+
+	for (; (unsigned char)(s[i] - '0') < 10; i++, count++)
+		digits = digits * 10 + (uint64_t)(s[i] - '0');
+	if (s[i] == '.') {
+		for (i++; (unsigned char)(s[i] - '0') < 10; i++, count++, after_point++)
+			digits = digits * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (count == 0 || count > 19 || digits > (1ULL << 53) || after_point > 22 ||
+	    s[i] == 'e' || s[i] == 'E' || s[i] == 'x' || s[i] == 'X')
+		return strtod(s, end);
+	*end = (char *)s + i;
+	return (double)digits / powers_of_ten[after_point];
 }
 
 /* The number after `key` in the NUL-terminated head, as a double. */
@@ -50,7 +95,7 @@ static bool number_after(const char *head, const char *key, double *out)
 
 	if (at == NULL)
 		return false;
-	*out = strtod(at + strlen(key), &end);
+	*out = read_decimal(at + strlen(key), &end);
 	/* strtod also reads "nan" and "1e999": the emitter refuses those, so they are no value. */
 	return end != at + strlen(key) && isfinite(*out);
 }
@@ -66,23 +111,41 @@ static bool integer_after(const char *head, const char *key, int64_t *out)
 	return true;
 }
 
+/*
+ * The duration of "duration: 12.3 ms" (head starts with "duration: ") and
+ * where " ms" is, or NULL.  When the number is plain, " ms" right after it
+ * is the first " ms" of the head (only digits and a point come before).
+ */
+static const char *duration_ms(const char *head, struct pglog_event_numbers *n)
+{
+	const char *number = head + strlen("duration: ");
+	char *end;
+
+	n->duration_ms = read_decimal(number, &end);
+	n->has_duration = end != number && isfinite(n->duration_ms);
+	if ((unsigned char)(number[0] - '0') < 10 && end[0] == ' ' && end[1] == 'm' && end[2] == 's')
+		return end;
+	return strstr(head, " ms");
+}
+
 /* "duration: 12.3 ms  statement: SELECT" and its execute/parse/bind forms. */
 static int slow_statement(const char *msg, size_t len, const char *head,
 			  struct pglog_event_numbers *n)
 {
-	static const char *const phases[] = { "statement: ", "execute ", "parse ", "bind " };
-	const char *ms = strstr(head, " ms");
+	static const struct word phases[] = {
+		WORD("statement: "), WORD("execute "), WORD("parse "), WORD("bind ")
+	};
+	const char *ms = duration_ms(head, n);
 
-	n->has_duration = number_after(head, "duration: ", &n->duration_ms);
 	if (!n->has_duration || ms == NULL)
 		return EVENT_NONE;
 	size_t pos = (size_t)(ms - head) + 3;
 	while (pos < len && msg[pos] == ' ')
 		pos++;
 	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
-		if (!starts_with(msg + pos, len - pos, phases[i]))
+		if (!starts_with_word(msg + pos, len - pos, &phases[i]))
 			continue;
-		pos += strlen(phases[i]);
+		pos += phases[i].len;
 		if (i > 0) {    /* execute NAME: the statement follows the name */
 			const char *colon = memchr(msg + pos, ':', len - pos);
 			pos = colon ? (size_t)(colon - msg) + 1 : len;
@@ -208,38 +271,86 @@ static int by_message(const struct pglog_entry *e, const char *msg, size_t len,
 }
 
 /*
+ * memmem(text, len, needle, needle_len) != NULL, looking with memchr for
+ * needle[anchor] only: chosen rare in messages, it has few candidates.
+ */
+static bool contains(const char *text, size_t len, const struct word *needle, size_t anchor)
+{
+	const char *at, *stop;
+
+	if (len < needle->len)
+		return false;
+	at = text + anchor;
+	stop = text + (len - needle->len) + anchor + 1;   /* the anchor's last place */
+	while (at < stop && (at = memchr(at, needle->text[anchor], (size_t)(stop - at))) != NULL) {
+		if (memcmp(at - anchor, needle->text, needle->len) == 0)
+			return true;
+		at++;
+	}
+	return false;
+}
+
+/*
+ * Whether the message opens like an event recognised by its text.  By its
+ * first letter: most messages start with none of these, and for the rest
+ * one or two comparisons decide.
+ */
+static bool opens_like_an_event(const char *msg, size_t len)
+{
+	switch (msg[0]) {
+	case 'a':
+		return starts_with(msg, len, "automatic ") || starts_with(msg, len, "authentication failed") ||
+		       starts_with(msg, len, "archiv") ||
+		       starts_with(msg, len, "all server processes terminated");
+	case 'c':
+		return starts_with(msg, len, "checkpoint ");
+	case 'd':
+		return starts_with(msg, len, "deadlock detected") ||
+		       starts_with(msg, len, "database system is ");
+	case 'n':
+		return starts_with(msg, len, "no pg_hba.conf");
+	case 'p':
+		return starts_with(msg, len, "process ") || starts_with(msg, len, "password authentication");
+	case 'r':
+		return starts_with(msg, len, "restartpoint ") ||
+		       starts_with(msg, len, "remaining connection slots");
+	case 's':
+		return starts_with(msg, len, "sorry, too many");
+	case 't':
+		return starts_with(msg, len, "temporary file: ");
+	default:
+		return false;
+	}
+}
+
+/*
  * Whether the message can be an event recognised by its text: checked on
- * the message itself, so that the common entry costs no copy.
+ * the message itself, so that the common entry costs no copy.  Returns how
+ * much of it by_message needs to see, 0 for none.
  */
 static size_t head_needed(const struct pglog_entry *e, const char *msg, size_t len)
 {
-	static const char *const openings[] = {
-		"checkpoint ", "restartpoint ", "automatic ", "process ", "deadlock detected",
-		"password authentication", "no pg_hba.conf", "authentication failed", "sorry, too many",
-		"remaining connection slots", "temporary file: ", "database system is ", "archiv",
-		"all server processes terminated",
-	};
+	static const struct word pid = WORD("(PID "), terminated = WORD(" terminated by ");
 	size_t near = len < 200 ? len : 200;
 
 	if (starts_with(msg, len, "duration: "))
-		return 64;                       /* the number and " ms" are right there */
-	for (size_t i = 0; i < sizeof(openings) / sizeof(openings[0]); i++)
-		if (msg[0] == openings[i][0] && starts_with(msg, len, openings[i]))
-			return HEAD_BYTES - 1;
-	if (e->severity == PGLOG_SEV_PANIC || memmem(msg, near, "(PID ", 5) != NULL ||
-	    memmem(msg, near, " terminated by ", 15) != NULL)
+		return DURATION_HEAD;            /* the number and " ms" are right there */
+	if (opens_like_an_event(msg, len) || e->severity == PGLOG_SEV_PANIC ||
+	    contains(msg, near, &pid, 0) || contains(msg, near, &terminated, 12))   /* the b of "by" */
 		return HEAD_BYTES - 1;
 	return 0;
 }
 
 int event_classify(const struct pglog_entry *e, struct pglog_event_numbers *n)
 {
+	static const struct pglog_event_numbers none;
 	char head[HEAD_BYTES];
 	size_t len, head_len;
 	const char *msg = entry_part(e, PGLOG_MESSAGE, &len);
 	int kind;
 
-	memset(n, 0, sizeof(*n));
+	/* An assignment, not memset: gcc makes that memset a slow `rep stos`. */
+	*n = none;
 	if (e->severity >= PGLOG_SEV_DEBUG5 && e->severity <= PGLOG_SEV_NOTICE)
 		return EVENT_NONE;
 	kind = by_sqlstate(e);
@@ -251,9 +362,12 @@ int event_classify(const struct pglog_entry *e, struct pglog_event_numbers *n)
 	/* The numbers are near the start; a NUL-terminated copy lets strtod and strstr read them. */
 	if (head_len > len)
 		head_len = len;
-	memcpy(head, msg, head_len);
-	head[head_len] = '\0';
-	if (memchr(head, '\0', head_len))
+	if (memchr(msg, '\0', head_len))
 		return EVENT_NONE;   /* binary garbage: no event */
+	if (head_len == DURATION_HEAD)
+		memcpy(head, msg, DURATION_HEAD);   /* a fixed size compiles to a few moves */
+	else
+		memcpy(head, msg, head_len);
+	head[head_len] = '\0';
 	return by_message(e, msg, len, head, n);
 }

@@ -19,6 +19,13 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* The bytes mask_literals may do more with than copy: most bytes of a message are not. */
+static const bool may_start_literal[256] = {
+	['\''] = true, ['$'] = true, [' '] = true, ['\t'] = true, ['\n'] = true, ['\r'] = true,
+	['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
+	['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
+};
+
 /* The end of a quoted string starting at in[i] == '\''; backslashes escape in E'' strings. */
 static size_t skip_string(const char *in, size_t i, size_t len, bool backslash_escapes)
 {
@@ -68,6 +75,20 @@ size_t mask_literals(const char *in, size_t len, char *out)
 
 	while (i < len) {
 		char c = in[i];
+
+		if (!may_start_literal[(unsigned char)c]) {
+			do
+				out[o++] = in[i++];
+			while (i < len && !may_start_literal[(unsigned char)in[i]]);
+			continue;
+		}
+		if (is_space(c)) {
+			while (i < len && is_space(in[i]))
+				i++;
+			if (o > 0 && i < len)
+				out[o++] = ' ';
+			continue;
+		}
 		bool after_name = i > 0 && is_name_char((unsigned char)in[i - 1]);
 		size_t end = 0;
 
@@ -81,12 +102,6 @@ size_t mask_literals(const char *in, size_t len, char *out)
 			end = skip_dollar_quote(in, i, len);
 		} else if (c >= '0' && c <= '9' && !after_name) {
 			end = skip_number(in, i, len);
-		} else if (is_space(c)) {
-			while (i < len && is_space(in[i]))
-				i++;
-			if (o > 0 && i < len)
-				out[o++] = ' ';
-			continue;
 		}
 		if (end > i) {
 			out[o++] = '?';

@@ -9,7 +9,10 @@
  * process.  A line starting with a tab continues the part written last
  * (PostgreSQL puts a tab after each newline of a message).  A few messages
  * stay pending at once, so that processes whose lines interleave (without
- * the logging collector) are still stitched right.
+ * the logging collector) are still stitched right.  A message is complete
+ * when its process starts the next one, but it is handed out only once
+ * every older pending message is too (or the slots run out), so that
+ * entries come out in log order.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +21,7 @@
 #include "parser.h"
 #include "prefix.h"
 
-#define PENDING_SLOTS 4
+#define PENDING_SLOTS 8
 
 struct pglog_parser {
 	int format;
@@ -26,8 +29,13 @@ struct pglog_parser {
 	struct parser_counts counts;
 	size_t max_entry;
 	struct pglog_prefix *prefix;
-	struct pglog_entry scratch;
-	struct pglog_entry pending[PENDING_SLOTS]; /* oldest first */
+	/* Entries move between these roles by pointer: no entry is copied. */
+	struct pglog_entry entries[PENDING_SLOTS + 1];
+	struct pglog_entry *scratch;               /* the line being matched */
+	struct pglog_entry *pending[PENDING_SLOTS]; /* oldest first */
+	uint64_t pending_pid[PENDING_SLOTS];       /* pid_key of each pending entry */
+	bool pending_done[PENDING_SLOTS];          /* complete, waiting for older ones */
+	uint64_t scratch_pid;
 	int pending_n;
 	int last_touched;                          /* pending index a tab line extends; -1 */
 	/* csvlog: the record being assembled */
@@ -66,9 +74,11 @@ struct pglog_parser *parser_new(int format, const char *log_line_prefix,
 	p->cb = *cb;
 	p->max_entry = max_entry_bytes;
 	p->last_touched = -1;
-	entry_init(&p->scratch, max_entry_bytes);
+	for (int i = 0; i <= PENDING_SLOTS; i++)
+		entry_init(&p->entries[i], max_entry_bytes);
+	p->scratch = &p->entries[PENDING_SLOTS];
 	for (int i = 0; i < PENDING_SLOTS; i++)
-		entry_init(&p->pending[i], max_entry_bytes);
+		p->pending[i] = &p->entries[i];
 	if (format == PGLOG_FORMAT_STDERR) {
 		p->prefix = prefix_compile(log_line_prefix ? log_line_prefix : "");
 		if (p->prefix == NULL) {
@@ -84,9 +94,8 @@ void parser_free(struct pglog_parser *p)
 	if (p == NULL)
 		return;
 	prefix_free(p->prefix);
-	entry_free(&p->scratch);
-	for (int i = 0; i < PENDING_SLOTS; i++)
-		entry_free(&p->pending[i]);
+	for (int i = 0; i <= PENDING_SLOTS; i++)
+		entry_free(&p->entries[i]);
 	free(p->record);
 	free(p);
 }
@@ -112,22 +121,59 @@ static void problem(struct pglog_parser *p, uint64_t line_no, const char *what)
 
 /* ---- stderr ---- */
 
-static bool same_process(const struct pglog_entry *a, const struct pglog_entry *b)
+/*
+ * A message's pid as one number, so that finding the pending message of a
+ * process (done for every line) compares numbers: the pid's bytes and
+ * length when it has at most 7 bytes (a pid has at most 7 digits), else
+ * LONG_PID and the bytes are compared.  NO_PID without %p.
+ */
+#define NO_PID 0
+#define LONG_PID UINT64_MAX
+
+static uint64_t pid_key(const struct pglog_entry *e)
+{
+	size_t len;
+	const char *pid = entry_part(e, PGLOG_PID, &len);
+	uint64_t key = 1ULL << 63 | (uint64_t)len << 56;
+
+	if (pid == NULL)
+		return NO_PID;
+	if (len > 7)
+		return LONG_PID;
+	for (size_t i = 0; i < len; i++)
+		key |= (uint64_t)(unsigned char)pid[i] << (8 * i);
+	return key;
+}
+
+static bool same_pid_bytes(const struct pglog_entry *a, const struct pglog_entry *b)
 {
 	size_t la, lb;
 	const char *pa = entry_part(a, PGLOG_PID, &la), *pb = entry_part(b, PGLOG_PID, &lb);
 
-	/* Without %p in the prefix every line is taken to be the same process's. */
-	return pa == NULL || pb == NULL || (la == lb && memcmp(pa, pb, la) == 0);
+	return la == lb && memcmp(pa, pb, la) == 0;
+}
+
+/* pending[i] and the line in scratch are of the same process. */
+static bool same_process(const struct pglog_parser *p, int i)
+{
+	uint64_t a = p->pending_pid[i], b = p->scratch_pid;
+
+	if (a == NO_PID || b == NO_PID)
+		return true;    /* without %p in the prefix every line is taken to be the same process's */
+	return a == b && (a != LONG_PID || same_pid_bytes(p->pending[i], p->scratch));
 }
 
 /* Hand out pending[i] and close the gap, keeping the order. */
 static void release_pending(struct pglog_parser *p, int i)
 {
-	struct pglog_entry done = p->pending[i];
+	struct pglog_entry *done = p->pending[i];
 
-	hand_out(p, &done);
+	hand_out(p, done);
 	memmove(&p->pending[i], &p->pending[i + 1], (size_t)(p->pending_n - i - 1) * sizeof(done));
+	memmove(&p->pending_pid[i], &p->pending_pid[i + 1],
+		(size_t)(p->pending_n - i - 1) * sizeof(p->pending_pid[0]));
+	memmove(&p->pending_done[i], &p->pending_done[i + 1],
+		(size_t)(p->pending_n - i - 1) * sizeof(p->pending_done[0]));
 	p->pending[--p->pending_n] = done;  /* its buffer is reused by the next message */
 	if (p->last_touched == i)
 		p->last_touched = -1;
@@ -135,42 +181,53 @@ static void release_pending(struct pglog_parser *p, int i)
 		p->last_touched--;
 }
 
-static int latest_pending_of(const struct pglog_parser *p, const struct pglog_entry *e)
+/* The open (not complete) pending message of the process of the line in scratch, or -1. */
+static int latest_pending_of(const struct pglog_parser *p)
 {
 	for (int i = p->pending_n - 1; i >= 0; i--)
-		if (same_process(&p->pending[i], e))
+		if (!p->pending_done[i] && same_process(p, i))
 			return i;
 	return -1;
 }
 
+/* Hand out the complete messages that no older open one holds back. */
+static void release_done_front(struct pglog_parser *p)
+{
+	while (p->pending_n > 0 && p->pending_done[0])
+		release_pending(p, 0);
+}
+
 static void start_message(struct pglog_parser *p, const char *text, size_t len, uint64_t line_no)
 {
-	struct pglog_entry swap;
+	struct pglog_entry *swap;
 	int same;
 
-	while ((same = latest_pending_of(p, &p->scratch)) >= 0)
-		release_pending(p, same);
+	while ((same = latest_pending_of(p)) >= 0)
+		p->pending_done[same] = true;
+	release_done_front(p);
 	if (p->pending_n == PENDING_SLOTS)
 		release_pending(p, 0);
-	entry_set(&p->scratch, PGLOG_MESSAGE, text, len);
-	p->scratch.first_line = line_no;
-	/* Swap rather than copy: the slot's old buffer becomes the next scratch. */
+	entry_set(p->scratch, PGLOG_MESSAGE, text, len);
+	p->scratch->first_line = line_no;
+	/* Swap rather than copy: the slot's old entry becomes the next scratch. */
 	swap = p->pending[p->pending_n];
 	p->pending[p->pending_n] = p->scratch;
+	p->pending_pid[p->pending_n] = p->scratch_pid;
+	p->pending_done[p->pending_n] = false;
 	p->scratch = swap;
 	p->last_touched = p->pending_n++;
 }
 
 static void attach_line(struct pglog_parser *p, const char *text, size_t len, uint64_t line_no)
 {
-	int i = latest_pending_of(p, &p->scratch);
+	int i = latest_pending_of(p);
 
 	if (i < 0) {
 		p->counts.orphan_lines++;
 		problem(p, line_no, "a DETAIL/HINT/CONTEXT/STATEMENT line with no message before it");
 		return;
 	}
-	entry_set(&p->pending[i], severity_part(p->scratch.severity), text, len);
+	entry_set(p->pending[i], severity_part(p->scratch->severity), text, len);
 	p->last_touched = i;
 }
 
@@ -180,20 +237,21 @@ static void stderr_line(struct pglog_parser *p, const char *line, size_t len, ui
 
 	if (len > 0 && line[0] == '\t') {
 		if (p->last_touched >= 0) {
-			entry_append_line(&p->pending[p->last_touched], line + 1, len - 1);
+			entry_append_line(p->pending[p->last_touched], line + 1, len - 1);
 			return;
 		}
 		p->counts.orphan_lines++;
 		problem(p, line_no, "a continuation line with no message before it");
 		return;
 	}
-	message = prefix_match(p->prefix, line, len, &p->scratch);
+	message = prefix_match(p->prefix, line, len, p->scratch);
 	if (message < 0) {
 		p->counts.unparsed_lines++;
 		problem(p, line_no, "does not start with log_line_prefix and a severity; not counted");
 		return;
 	}
-	if (severity_is_attachment(p->scratch.severity))
+	p->scratch_pid = pid_key(p->scratch);
+	if (severity_is_attachment(p->scratch->severity))
 		attach_line(p, line + message, len - (size_t)message, line_no);
 	else
 		start_message(p, line + message, len - (size_t)message, line_no);
@@ -248,11 +306,11 @@ static void csv_finish_record(struct pglog_parser *p)
 	const char *why = NULL;
 	char empty[1] = "";
 
-	if (csv_record_to_entry(p->record ? p->record : empty, p->record_len, &p->scratch, &why)) {
-		p->scratch.first_line = p->record_line;
+	if (csv_record_to_entry(p->record ? p->record : empty, p->record_len, p->scratch, &why)) {
+		p->scratch->first_line = p->record_line;
 		if (p->record_cut)
-			p->scratch.truncated = true;
-		hand_out(p, &p->scratch);
+			p->scratch->truncated = true;
+		hand_out(p, p->scratch);
 	} else {
 		p->counts.malformed++;
 		problem(p, p->record_line, why);
@@ -290,9 +348,9 @@ static void json_line(struct pglog_parser *p, const char *line, size_t len, uint
 
 	if (len == 0)
 		return;
-	if (json_line_to_entry(line, len, &p->scratch, &why)) {
-		p->scratch.first_line = line_no;
-		hand_out(p, &p->scratch);
+	if (json_line_to_entry(line, len, p->scratch, &why)) {
+		p->scratch->first_line = line_no;
+		hand_out(p, p->scratch);
 	} else {
 		p->counts.malformed++;
 		problem(p, line_no, why);

@@ -70,6 +70,8 @@ struct pglog {
 	struct log_discovery *discovery; /* NULL without conninfo */
 	struct log_settings server;
 	char discovery_problem[512];     /* the last one logged; "" when none */
+	struct log_zone *zone;           /* of current.log_timezone; NULL when unknown */
+	char *zone_name;                 /* the log_timezone zone was loaded for */
 };
 
 static bool read_int(struct pglog *pl, const char *key, int64_t min, int64_t max, int64_t *out)
@@ -236,6 +238,8 @@ static void pglog_shutdown(void *state)
 	log_settings_clear(&pl->server);
 	log_source_clear(&pl->configured);
 	log_source_clear(&pl->current);
+	log_zone_free(pl->zone);
+	free(pl->zone_name);
 	free(pl->positions_file);
 	free(pl->source_file);
 	free(pl->databases);
@@ -343,6 +347,28 @@ static bool discover(struct pglog *pl)
 	return !(strcmp(pl->origin, "config") == 0 && tail_first_run(pl->tail));
 }
 
+/*
+ * The zone of log_timezone, loaded again when it changed.  A zone that
+ * cannot be loaded is logged once per name; events then have a `time` only
+ * in UTC and numeric zones.
+ */
+static void follow_timezone(struct pglog *pl)
+{
+	const char *name = pl->current.log_timezone;
+	char why[512];
+
+	if (pl->zone_name && strcmp(pl->zone_name, name) == 0)
+		return;
+	log_zone_free(pl->zone);
+	pl->zone = NULL;
+	free(pl->zone_name);
+	pl->zone_name = strdup(name);
+	if (name[0] && (pl->zone = log_zone_load(LOG_ZONEINFO_DIR, name, why, sizeof(why))) == NULL)
+		pl->h->log(pl->ctx, PGA_LOG_WARNING, "%s; events get a Unix time only in UTC and numeric zones",
+			   why[0] ? why : "out of memory loading log_timezone");
+	report_set_zone(pl->report, pl->zone);
+}
+
 /* The `source` member: what was read this cycle and where that came from. */
 static void emit_source(struct pglog *pl, struct pga_emitter *em, bool waited)
 {
@@ -367,6 +393,7 @@ static int pglog_collect(void *state, struct pga_emitter *em)
 	bool read = discover(pl);
 	int rc;
 
+	follow_timezone(pl);
 	if (read)
 		tail_cycle(pl->tail);
 	pl->h->record_begin(em, "pg_log");

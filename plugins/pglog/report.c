@@ -2,7 +2,6 @@
  * report.c - one cycle's counts, events and error samples (see report.h).
  */
 #include <fnmatch.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,8 +29,19 @@ struct report {
 	struct stored_event *events;
 	size_t n_events;
 	uint64_t events_dropped;
+	const struct log_zone *zone;    /* of log_timezone, for `time`; NULL: UTC and numeric zones only */
 	char *mask_buf;
+	/* The database filter's last answer: names repeat from entry to entry. */
+	bool every_database;            /* databases = {"*"}, nothing excluded: no need to ask */
+	char last_database[256];
+	size_t last_database_len;       /* 0: no answer kept yet */
+	bool last_database_wanted;
 };
+
+void report_set_zone(struct report *r, const struct log_zone *zone)
+{
+	r->zone = zone;
+}
 
 struct report *report_new(const struct report_options *opts)
 {
@@ -53,6 +63,9 @@ struct report *report_new(const struct report_options *opts)
 	counter_map_init(&r->users, opts->max_keys);
 	counter_map_init(&r->applications, opts->max_keys);
 	counter_map_init(&r->errors, opts->max_errors);
+	r->every_database = opts->databases && opts->databases[0] &&
+			    strcmp(opts->databases[0], "*") == 0 && opts->databases[1] == NULL &&
+			    (opts->exclude_databases == NULL || opts->exclude_databases[0] == NULL);
 	return r;
 }
 
@@ -114,23 +127,32 @@ static bool matches_any(const char *const *patterns, const char *name)
 	return false;
 }
 
-/* Background processes have no database: they are always reported. */
-static bool database_wanted(const struct report *r, const struct pglog_entry *e)
+/*
+ * Background processes have no database: they are always reported.  A
+ * name is matched against the patterns once, not for each of its entries
+ * (fnmatch's answer depends on nothing else).
+ */
+static bool database_wanted(struct report *r, const struct pglog_entry *e)
 {
 	size_t len;
 	const char *db = entry_part(e, PGLOG_DATABASE, &len);
-	char name[256];
+	char *name = r->last_database;
 
-	if (db == NULL || len == 0)
+	if (db == NULL || len == 0 || r->every_database)
 		return true;
-	if (len >= sizeof(name))
-		len = sizeof(name) - 1;
+	if (len >= sizeof(r->last_database))
+		len = sizeof(r->last_database) - 1;
+	if (len == r->last_database_len && memcmp(name, db, len) == 0)
+		return r->last_database_wanted;
 	memcpy(name, db, len);
 	name[len] = '\0';
-	return matches_any(r->opts.databases, name) && !matches_any(r->opts.exclude_databases, name);
+	r->last_database_len = len;
+	r->last_database_wanted = matches_any(r->opts.databases, name) &&
+				  !matches_any(r->opts.exclude_databases, name);
+	return r->last_database_wanted;
 }
 
-static bool wanted(const struct report *r, const struct pglog_entry *e)
+static bool wanted(struct report *r, const struct pglog_entry *e)
 {
 	if (e->severity != PGLOG_SEV_UNKNOWN && e->severity < r->opts.min_severity)
 		return false;
@@ -166,7 +188,7 @@ static void count_entry(struct report *r, const struct pglog_entry *e)
 	else
 		count_part(&r->other_severities, e, PGLOG_SEVERITY);
 	/* 00000 (successful completion) is what %e prints for every non-error. */
-	if (valid_sqlstate(code, len) && memcmp(code, "00000", 5) != 0) {
+	if (len == 5 && memcmp(code, "00000", 5) != 0 && valid_sqlstate(code, len)) {
 		counter_map_add(&r->sqlstates, code, 5, 1);
 		counter_map_add(&r->classes, code, 2, 1);
 	}
@@ -249,13 +271,21 @@ static void sample_error(struct report *r, const struct pglog_entry *e)
 	if (len > r->opts.max_text)
 		len = r->opts.max_text;
 	size_t masked = mask_literals(msg, len, r->mask_buf);
-	int n = snprintf(key, sizeof(key), "%s\x1f%.*s\x1f", severity_name(e->severity),
-			 valid_sqlstate(code, code_len) ? 5 : 0, code ? code : "");
-	size_t room = sizeof(key) - (size_t)n;
+	const char *severity = severity_name(e->severity);
+	size_t n = strlen(severity);
+
+	memcpy(key, severity, n);
+	key[n++] = '\x1f';
+	if (valid_sqlstate(code, code_len)) {
+		memcpy(key + n, code, 5);
+		n += 5;
+	}
+	key[n++] = '\x1f';
+	size_t room = sizeof(key) - n;
 	if (masked > room)
 		masked = room;
 	memcpy(key + n, r->mask_buf, masked);
-	counter_map_add(&r->errors, key, (size_t)n + masked, 1);
+	counter_map_add(&r->errors, key, n + masked, 1);
 }
 
 void report_entry(struct report *r, const struct pglog_entry *e)
@@ -282,30 +312,34 @@ void report_entry(struct report *r, const struct pglog_entry *e)
 
 /* ---- emission ---- */
 
+/*
+ * Each bounded map says, beside it, how many entries it had no room for
+ * (keys past max_keys), as events_dropped and errors_dropped do: always
+ * present, 0 when nothing overflowed.
+ */
 static void emit_map_object(const struct pga_host *h, struct pga_emitter *em, const char *key,
-			    const struct counter_map *m)
+			    const char *dropped_key, const struct counter_map *m)
 {
 	h->object_begin(em, key);
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->slots[i].key)
-			h->set_uint64(em, m->slots[i].key, m->slots[i].count);
+	for (size_t i = 0; i < m->used; i++)
+		h->set_uint64(em, m->slots[i].key, m->slots[i].count);
 	h->object_end(em);
+	h->set_uint64(em, dropped_key, m->other);
 }
 
 /* Names from the log may repeat once repaired: an array of {name, count}, not an object. */
 static void emit_map_rows(const struct pga_host *h, struct pga_emitter *em, const char *key,
-			  const struct counter_map *m)
+			  const char *dropped_key, const struct counter_map *m)
 {
 	h->array_begin(em, key);
-	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->slots[i].key)
-			continue;
+	for (size_t i = 0; i < m->used; i++) {
 		h->object_begin(em, NULL);
 		emit_text(h, em, "name", m->slots[i].key, m->slots[i].key_len);
 		h->set_uint64(em, "count", m->slots[i].count);
 		h->object_end(em);
 	}
 	h->array_end(em);
+	h->set_uint64(em, dropped_key, m->other);
 }
 
 static void emit_severities(struct report *r, const struct pga_host *h, struct pga_emitter *em)
@@ -315,7 +349,7 @@ static void emit_severities(struct report *r, const struct pga_host *h, struct p
 		if (r->severity[s])
 			h->set_uint64(em, severity_name(s), r->severity[s]);
 	h->object_end(em);
-	emit_map_rows(h, em, "other_severities", &r->other_severities);
+	emit_map_rows(h, em, "other_severities", "other_severities_dropped", &r->other_severities);
 }
 
 static void emit_optional_text(const struct pga_host *h, struct pga_emitter *em, const char *key,
@@ -351,12 +385,25 @@ static void emit_event_numbers(const struct pga_host *h, struct pga_emitter *em,
 		h->set_int64(em, "exit_code", n->exit_code);
 }
 
-static void emit_event(const struct pga_host *h, struct pga_emitter *em,
+/* log_time as written, and as Unix seconds when its zone is known. */
+static void emit_event_time(const struct pga_host *h, struct pga_emitter *em, const struct log_zone *zone,
+			    const char *text)
+{
+	double seconds;
+
+	if (text == NULL)
+		return;
+	emit_text(h, em, "log_time", text, strlen(text));
+	if (log_time_to_unix(zone, text, strlen(text), &seconds))
+		h->set_double(em, "time", seconds);
+}
+
+static void emit_event(const struct pga_host *h, struct pga_emitter *em, const struct log_zone *zone,
 		       const struct stored_event *ev)
 {
 	h->object_begin(em, NULL);
 	h->set_string(em, "kind", event_kind_name(ev->kind));
-	emit_optional_text(h, em, "log_time", ev->time);
+	emit_event_time(h, em, zone, ev->time);
 	emit_optional_text(h, em, "severity", ev->severity);
 	emit_optional_text(h, em, "sqlstate", ev->sqlstate);
 	emit_optional_text(h, em, "pid", ev->pid);
@@ -379,7 +426,7 @@ static void emit_events(struct report *r, const struct pga_host *h, struct pga_e
 	h->object_end(em);
 	h->array_begin(em, "events");
 	for (size_t i = 0; i < r->n_events; i++)
-		emit_event(h, em, &r->events[i]);
+		emit_event(h, em, r->zone, &r->events[i]);
 	h->array_end(em);
 	h->set_uint64(em, "events_dropped", r->events_dropped);
 }
@@ -387,10 +434,8 @@ static void emit_events(struct report *r, const struct pga_host *h, struct pga_e
 static void emit_errors(struct report *r, const struct pga_host *h, struct pga_emitter *em)
 {
 	h->array_begin(em, "errors");
-	for (size_t i = 0; i < r->errors.cap; i++) {
+	for (size_t i = 0; i < r->errors.used; i++) {
 		const struct counter_slot *s = &r->errors.slots[i];
-		if (!s->key)
-			continue;
 		const char *sep1 = memchr(s->key, '\x1f', s->key_len);
 		const char *sep2 = sep1 ? memchr(sep1 + 1, '\x1f', s->key_len - (size_t)(sep1 + 1 - s->key)) : NULL;
 		if (sep2 == NULL)
@@ -412,11 +457,11 @@ void report_emit(struct report *r, const struct pga_host *h, struct pga_emitter 
 	h->set_uint64(em, "entries", r->entries);
 	h->set_uint64(em, "entries_filtered", r->filtered);
 	emit_severities(r, h, em);
-	emit_map_object(h, em, "sqlstate", &r->sqlstates);
-	emit_map_object(h, em, "sqlstate_class", &r->classes);
-	emit_map_rows(h, em, "databases", &r->databases);
-	emit_map_rows(h, em, "users", &r->users);
-	emit_map_rows(h, em, "applications", &r->applications);
+	emit_map_object(h, em, "sqlstate", "sqlstate_dropped", &r->sqlstates);
+	emit_map_object(h, em, "sqlstate_class", "sqlstate_class_dropped", &r->classes);
+	emit_map_rows(h, em, "databases", "databases_dropped", &r->databases);
+	emit_map_rows(h, em, "users", "users_dropped", &r->users);
+	emit_map_rows(h, em, "applications", "applications_dropped", &r->applications);
 	emit_events(r, h, em);
 	emit_errors(r, h, em);
 	clear(r);

@@ -14,6 +14,7 @@
 #include <pganalytics/plugin.h>
 
 #include "entry.h"
+#include "log_time.h"
 
 struct report_options {
 	int min_severity;                /* enum pglog_severity; entries below are not reported */
@@ -29,6 +30,12 @@ struct report;
 /* report_new - an empty report; the options' arrays must outlive it.  NULL when out of memory. */
 struct report *report_new(const struct report_options *opts);
 void report_free(struct report *r);
+/*
+ * report_set_zone - the zone of log_timezone (log_time.h), which gives
+ * events their Unix `time`; NULL: only UTC and numeric zones.  Borrowed:
+ * it must stay valid until the next call or report_free.
+ */
+void report_set_zone(struct report *r, const struct log_zone *zone);
 /* report_entry - count one complete entry (filters apply here). */
 void report_entry(struct report *r, const struct pglog_entry *e);
 /* report_emit - the report's members into the open record; then the report starts again. */

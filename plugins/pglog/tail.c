@@ -31,7 +31,7 @@ struct tracked {
 	bool seen;                   /* listed by the target this cycle */
 	bool detached;               /* found by its inode only: renamed out of the target */
 	bool fresh;                  /* first listed this cycle: no signature to check yet */
-	uint64_t cycle_bytes, cycle_lines;
+	uint64_t cycle_bytes, cycle_lines;   /* how far the position moved this cycle */
 };
 
 struct tail {
@@ -51,6 +51,7 @@ struct tail {
 	const struct tracked *current;
 	unsigned problems_logged;
 	uint64_t problems;
+	uint64_t fetched;            /* bytes read from files, re-reads included: the budget */
 	uint64_t bytes_read, lines_read, truncations, files_lost, long_lines;
 	uint64_t unparsed, orphans, malformed, truncated;
 	bool budget_hit;
@@ -401,7 +402,7 @@ static bool out_of_time(struct tail *t)
 }
 
 /* Feed the complete lines of buf[0..fill); returns the bytes consumed. */
-static size_t feed_lines(struct tail *t, struct tracked *f, struct read_state *rs, const char *buf,
+static size_t feed_lines(struct tail *t, struct read_state *rs, const char *buf,
 			 size_t fill, uint64_t buf_offset)
 {
 	size_t start = 0;
@@ -419,7 +420,6 @@ static size_t feed_lines(struct tail *t, struct tracked *f, struct read_state *r
 		}
 		rs->skipping = false;
 		start = end + 1;
-		f->cycle_lines++;
 		if (parser_idle(t->parser)) {
 			rs->committed = buf_offset + start;
 			rs->committed_line = rs->line_no;
@@ -438,7 +438,7 @@ static void read_file(struct tail *t, struct tracked *f, int fd)
 	for (;;) {
 		ssize_t got;
 
-		if (t->bytes_read >= t->opts.max_bytes_per_cycle || out_of_time(t)) {
+		if (t->fetched >= t->opts.max_bytes_per_cycle || out_of_time(t)) {
 			t->budget_hit = true;
 			break;
 		}
@@ -450,10 +450,9 @@ static void read_file(struct tail *t, struct tracked *f, int fd)
 				t->h->log(t->ctx, PGA_LOG_WARNING, "%s: read failed: %s", f->pos.path, strerror(errno));
 			break;
 		}
-		t->bytes_read += (uint64_t)got;
-		f->cycle_bytes += (uint64_t)got;
+		t->fetched += (uint64_t)got;
 		fill += (size_t)got;
-		size_t used = feed_lines(t, f, &rs, t->buf, fill, pos);
+		size_t used = feed_lines(t, &rs, t->buf, fill, pos);
 		if (used == 0 && fill == READ_BUFFER) {
 			/* A line longer than the buffer: its start is kept (capped), the rest skipped. */
 			if (!rs.skipping) {
@@ -494,6 +493,7 @@ static void finish_stale_tail(struct tail *t, struct tracked *f, bool newer_exis
 static void read_tracked(struct tail *t, struct tracked *f, bool newer_exists)
 {
 	int fd = open(f->pos.path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	uint64_t offset, line_no;
 	struct stat st;
 
 	if (fd < 0) {
@@ -510,9 +510,16 @@ static void read_tracked(struct tail *t, struct tracked *f, bool newer_exists)
 	f->fresh = false;
 	t->current = f;
 	t->problems_logged = 0;
+	offset = f->pos.offset;
+	line_no = f->pos.line_no;
 	if (f->pos.offset < f->size)
 		read_file(t, f, fd);
 	finish_stale_tail(t, f, newer_exists);
+	/* What was read for good: a record cut at the end is read (and counted) again next cycle. */
+	f->cycle_bytes += f->pos.offset - offset;
+	f->cycle_lines += f->pos.line_no - line_no;
+	t->bytes_read += f->pos.offset - offset;
+	t->lines_read += f->pos.line_no - line_no;
 	f->pos.signature = signature_at(fd, f->pos.offset);
 	t->current = NULL;
 	close(fd);
@@ -548,7 +555,7 @@ static void drop_vanished(struct tail *t)
 
 static void start_cycle(struct tail *t)
 {
-	t->bytes_read = t->lines_read = t->truncations = t->files_lost = 0;
+	t->fetched = t->bytes_read = t->lines_read = t->truncations = t->files_lost = 0;
 	t->long_lines = t->problems = 0;
 	t->budget_hit = false;
 	for (size_t i = 0; i < t->n_files; i++) {
@@ -583,7 +590,6 @@ void tail_cycle(struct tail *t)
 	}
 	t->first_run = false;
 	after = parser_counts(t->parser);
-	t->lines_read = after->lines - before.lines;
 	t->unparsed = after->unparsed_lines - before.unparsed_lines;
 	t->orphans = after->orphan_lines - before.orphan_lines;
 	t->malformed += after->malformed - before.malformed;

@@ -459,32 +459,30 @@ def test_deb_removed_plugin_is_gone_and_purge_drops_its_config(case):
           % (gone, result.stderr))
 
 
-def test_deb_purged_plugin_stops_at_the_next_reload(case):
+def check_plugin_stops_at_reload_after(case, dpkg_action):
+    """sysstat's package taken away under a running collector: the next
+    reload stops the plugin."""
     root = InstalledRoot(case)
     root.install("pganalytics-plugin-sysstat")
     root.write_config(push_interval=1)
     daemon = root.collector().start_daemon("--output", "file://" + case.path("out.json"))
     daemon.wait_for_log('plugin "sysstat": started')
 
-    root.dpkg("--purge", "pganalytics-plugin-sysstat")
+    root.dpkg(dpkg_action, "pganalytics-plugin-sysstat")
     daemon.signal(signal.SIGHUP)
     daemon.wait_for_log("configuration reloaded")
     daemon.wait_for_log('plugin "sysstat": stopped')
+    return daemon
+
+
+def test_deb_purged_plugin_stops_at_the_next_reload(case):
+    daemon = check_plugin_stops_at_reload_after(case, "--purge")
     check(daemon.terminate() == 0, "the collector did not stop cleanly")
 
 
 def test_deb_removed_plugin_stops_at_the_next_reload(case):
     """A plain remove keeps the drop-in (a conffile) but takes the .so."""
-    root = InstalledRoot(case)
-    root.install("pganalytics-plugin-sysstat")
-    root.write_config(push_interval=1)
-    daemon = root.collector().start_daemon("--output", "file://" + case.path("out.json"))
-    daemon.wait_for_log('plugin "sysstat": started')
-
-    root.dpkg("--remove", "pganalytics-plugin-sysstat")
-    daemon.signal(signal.SIGHUP)
-    daemon.wait_for_log("configuration reloaded")
-    daemon.wait_for_log('plugin "sysstat": stopped')
+    daemon = check_plugin_stops_at_reload_after(case, "--remove")
     daemon.wait_for_log('plugin "sysstat" is configured but not installed')
     check(daemon.terminate() == 0, "the collector did not stop cleanly")
 

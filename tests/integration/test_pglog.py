@@ -308,3 +308,103 @@ def test_numbers_the_emitter_would_refuse_are_left_out(case):
     check(all("duration_ms" not in e and "size_bytes" not in e for e in rec["events"]), rec["events"])
     rec, _ = run_pglog(case, log)
     check(rec["entries"] == 0, "the positions did not move: %d entries again" % rec["entries"])
+
+
+def test_names_beyond_max_keys_are_counted_as_dropped(case):
+    """Every map bounded by max_keys says how many entries it had no room
+    for, so that an overflow is never silent; 0 when nothing overflowed."""
+    prefix = "%m [%p] %q%u@%d/%a %e "
+
+    def entry(pid, user, db, app, code, severity, message="m"):
+        return "2024-01-31 12:00:00.123 UTC [%d] %s@%s/%s %s %s:  %s\n" % (
+            pid, user, db, app, code, severity, message)
+
+    text = (entry(1, "alice", "db1", "app1", "42P01", "ERROR")
+            + entry(2, "bob", "db2", "app2", "23505", "ERROR")
+            + entry(3, "carol", "db3", "app3", "22012", "ERROR")
+            + entry(4, "alice", "db1", "app1", "00000", "LOG")
+            + entry(5, "bob", "db4", "app1", "00000", "FEHLER")
+            + entry(6, "bob", "db4", "app1", "00000", "ERREUR")
+            + entry(7, "bob", "db4", "app1", "00000", "AVVISO"))
+    names = ("databases", "users", "applications", "other_severities")
+    write(case.path("small.log"), text)
+    rec, stderr = run_pglog(case, case.path("small.log"), log_line_prefix=prefix, max_keys=2)
+    check(rec["entries"] == 7 and rec["lines_unparsed"] == 0, stderr)
+    kept = {name: {row["name"]: row["count"] for row in rec[name]} for name in names}
+    check(kept["databases"] == {"db1": 2, "db2": 1} and rec["databases_dropped"] == 4, rec)
+    check(kept["users"] == {"alice": 2, "bob": 4} and rec["users_dropped"] == 1, rec)
+    check(kept["applications"] == {"app1": 5, "app2": 1} and rec["applications_dropped"] == 1, rec)
+    check(kept["other_severities"] == {"FEHLER": 1, "ERREUR": 1}
+          and rec["other_severities_dropped"] == 1, rec)
+    check(rec["sqlstate"] == {"42P01": 1, "23505": 1} and rec["sqlstate_dropped"] == 1, rec)
+    check(rec["sqlstate_class"] == {"42": 1, "23": 1} and rec["sqlstate_class_dropped"] == 1, rec)
+    # Nothing is lost: what is listed plus what was dropped is every entry that had a name.
+    for name in ("databases", "users", "applications"):
+        check(sum(kept[name].values()) + rec[name + "_dropped"] == 7, (name, rec))
+
+    write(case.path("roomy.log"), text)
+    rec, stderr = run_pglog(case, case.path("roomy.log"), log_line_prefix=prefix)
+    dropped = {key: rec.get(key) for key in ("databases_dropped", "users_dropped",
+                                             "applications_dropped", "other_severities_dropped",
+                                             "sqlstate_dropped", "sqlstate_class_dropped")}
+    check(all(value == 0 for value in dropped.values()), dropped)
+    check(len(rec["databases"]) == 4 and len(rec["other_severities"]) == 3, rec)
+
+
+def test_a_csv_record_written_in_two_parts_is_counted_once(case):
+    """The first cycle sees half a record (the quote still open): it reads
+    it again next cycle, and lines and bytes count it then, once."""
+    log = case.path("pg.csv")
+    first = ('2024-01-31 12:00:00.123 UTC,"alice","appdb",100,"[local]",1.1,1,"SELECT",'
+             '2024-01-31 12:00:00 UTC,3/4,0,LOG,00000,"statement: SELECT 1\n')
+    rest = '  + 2",,,,,,,,,"psql","client backend",,0\n'
+    write(log, first)
+    rec, _ = run_pglog(case, log, format="csvlog")
+    check(rec["lines"] == 0 and rec["bytes_read"] == 0 and rec["entries"] == 0, rec)
+    check(rec["files"][0]["lines_read"] == 0 and rec["files"][0]["offset"] == 0, rec["files"])
+    write(log, rest, "a")
+    rec, _ = run_pglog(case, log, format="csvlog")
+    check(rec["lines"] == 2 and rec["entries"] == 1, rec)
+    check(rec["bytes_read"] == len((first + rest).encode()), rec)
+    check(rec["files"][0]["lines_read"] == 2 and rec["files"][0]["line"] == 2, rec["files"])
+
+
+def test_events_come_out_in_log_order(case):
+    """A message is complete when its process logs again, but it waits for
+    the older messages of other processes: events keep the log's order."""
+    log = case.path("pg.log")
+    write(log, bg_line(100, "LOG", "database system is ready to accept connections",
+                       time="2024-01-31 12:00:00.001 UTC")
+          + line(200, "LOG", 'temporary file: path "base/pgsql_tmp/pgsql_tmp200.0", size 8192',
+                 time="2024-01-31 12:00:00.002 UTC")
+          + line(200, "LOG", 'temporary file: path "base/pgsql_tmp/pgsql_tmp200.1", size 16384',
+                 time="2024-01-31 12:00:00.003 UTC")
+          + line(300, "ERROR", "deadlock detected", code="40P01", time="2024-01-31 12:00:00.004 UTC")
+          + line(300, "DETAIL", "Process 300 waits for ShareLock on transaction 7.", code="40P01",
+                 time="2024-01-31 12:00:00.004 UTC")
+          + line(200, "LOG", 'temporary file: path "base/pgsql_tmp/pgsql_tmp200.2", size 1',
+                 time="2024-01-31 12:00:00.005 UTC"))
+    rec, _ = run_pglog(case, log)
+    kinds = [e["kind"] for e in rec["events"]]
+    check(kinds == ["server_start", "temp_file", "temp_file", "deadlock", "temp_file"], kinds)
+    times = [e["log_time"] for e in rec["events"]]
+    check(times == sorted(times), times)
+    check(rec["lines_orphaned"] == 0, rec)
+
+
+def test_event_times_as_unix_seconds_in_the_servers_zone(case):
+    log = case.path("pg.log")
+    write(log, bg_line(100, "LOG", "database system is ready to accept connections",
+                       time="2024-01-31 12:00:00.250 UTC")
+          + bg_line(101, "LOG", "database system is shut down", time="2024-07-01 14:00:00.500 CEST")
+          + bg_line(102, "LOG", "database system is ready to accept connections",
+                    time="2024-01-31 13:00:00.000 CET")
+          + bg_line(103, "LOG", "database system is shut down", time="2024-01-31 17:30:00.000 IST"))
+    rec, stderr = run_pglog(case, log, log_timezone="Europe/Berlin")
+    times = [e.get("time") for e in rec["events"]]
+    # CEST is UTC+2 and CET UTC+1 in Berlin; IST is no abbreviation of Berlin's.
+    check(times == [1706702400.25, 1719835200.5, 1706702400.0, None], times)
+    rec, stderr = run_pglog(case, log, log_timezone="Nowhere/Atlantis", start_at="beginning",
+                            state_dir=case.path("other-state"))
+    check([e.get("time") for e in rec["events"]] == [1706702400.25, None, None, None], rec["events"])
+    check(lines_containing(stderr, 'log_timezone "Nowhere/Atlantis": cannot read'), stderr)

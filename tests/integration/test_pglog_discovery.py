@@ -142,3 +142,21 @@ def test_bad_conninfo_is_refused_without_its_password(case):
     result = case.run("--once", "--output", "-")
     check(lines_containing(result.stderr, "conninfo is not a valid libpq connection string")
           and "secret-pw" not in result.stderr, result.stderr)
+
+
+def test_event_times_follow_the_servers_log_timezone(case):
+    """A zone whose abbreviation means nothing alone (IST): the server's
+    log_timezone, read through libpq, gives the events their Unix time."""
+    before = time.time()
+    server = PostgresServer(case, logging_collector=True, log_destination="stderr",
+                            log_line_prefix=RICH_PREFIX, log_timezone="Asia/Kolkata",
+                            log_checkpoints=True)
+    server.psql("CHECKPOINT")
+    rec, _ = run_pglog(case, discovering_options(case, server))
+    after = time.time()
+    check(rec["source"]["log_timezone"] == "Asia/Kolkata", rec["source"])
+    events = [e for e in rec["events"] if e["kind"] in ("server_start", "checkpoint_complete")]
+    check(len(events) >= 2 and all(e["log_time"].endswith(" IST") for e in events), events)
+    # The events happened during this test: their times lie between its clock readings.
+    check(all(before - 1 <= e["time"] <= after + 1 for e in events),
+          "times %r not within [%.3f, %.3f]" % ([e.get("time") for e in events], before, after))
